@@ -1,0 +1,146 @@
+"""Actions that answer factual questions from the knowledge service."""
+
+from __future__ import annotations
+
+import logging
+import os
+from abc import abstractmethod
+from typing import Any, Optional
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.knowledge_client import KnowledgeClient, KnowledgeServiceError
+from actions.replies import reply_for
+
+logger = logging.getLogger(__name__)
+
+SLOT_SERVICE_ID = "service_id"
+SLOT_OFFICE_ID = "office_id"
+SLOT_ENTITY_ID = "entity_id"
+SLOT_ENTITY_TOPIC = "entity_topic"
+TOPICS = {"service", "opening_hours", "contact", "fees", "documents", "office", "faq", "auto"}
+# Test seam: integration tests pin the clock so that "open now?" answers are reproducible.
+FIXED_NOW_ENV = "KUMPEL_FIXED_NOW"
+
+
+def fixed_now() -> Optional[str]:
+    return os.environ.get(FIXED_NOW_ENV) or None
+
+
+class KnowledgeAnswerAction(Action):
+    """Asks the knowledge service one question and relays its answer with source and context.
+
+    Subclasses name the topic; `name()` stays abstract here so rasa-sdk does not register the base.
+    """
+
+    topic: str = "auto"
+
+    def __init__(self, client: Optional[KnowledgeClient] = None) -> None:
+        self.client = client or KnowledgeClient()
+
+    @abstractmethod
+    def name(self) -> str:
+        """The action's name in domain.yml."""
+
+    def question(self, tracker: Tracker) -> str:
+        return str(tracker.latest_message.get("text") or "")
+
+    def entity_id(self, tracker: Tracker) -> Optional[str]:
+        return None
+
+    def topic_for(self, tracker: Tracker) -> str:
+        return self.topic
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        topic = self.topic_for(tracker)
+        context = {
+            SLOT_SERVICE_ID: tracker.get_slot(SLOT_SERVICE_ID),
+            SLOT_OFFICE_ID: tracker.get_slot(SLOT_OFFICE_ID),
+        }
+        try:
+            answer = await self.client.answer(
+                self.question(tracker), topic, context=context, entity_id=self.entity_id(tracker), now=fixed_now()
+            )
+        except KnowledgeServiceError as error:
+            # No user text in the log: it may hold personal data.
+            logger.warning("knowledge service failed for topic %s: %s", topic, error)
+            dispatcher.utter_message(response="utter_knowledge_unavailable")
+            return []
+        dispatcher.utter_message(**reply_for(answer, topic))
+        events: list[EventType] = []
+        for slot in (SLOT_SERVICE_ID, SLOT_OFFICE_ID):
+            if slot in answer.context and answer.context[slot] != context[slot]:
+                events.append(SlotSet(slot, answer.context[slot]))
+        return events
+
+
+class ActionGetServiceInfo(KnowledgeAnswerAction):
+    topic = "service"
+
+    def name(self) -> str:
+        return "action_get_service_info"
+
+
+class ActionGetOpeningHours(KnowledgeAnswerAction):
+    topic = "opening_hours"
+
+    def name(self) -> str:
+        return "action_get_opening_hours"
+
+
+class ActionGetContact(KnowledgeAnswerAction):
+    topic = "contact"
+
+    def name(self) -> str:
+        return "action_get_contact"
+
+
+class ActionGetFees(KnowledgeAnswerAction):
+    topic = "fees"
+
+    def name(self) -> str:
+        return "action_get_fees"
+
+
+class ActionGetDocuments(KnowledgeAnswerAction):
+    topic = "documents"
+
+    def name(self) -> str:
+        return "action_get_documents"
+
+
+class ActionAnswerFallback(KnowledgeAnswerAction):
+    """NLU was unsure: let the search decide between answer, asking back and an honest 'I don't know'."""
+
+    topic = "auto"
+
+    def name(self) -> str:
+        return "action_answer_fallback"
+
+
+class ActionAnswerChoice(KnowledgeAnswerAction):
+    """The citizen picked one of the "Meinten Sie ...?" buttons: answer about exactly that entry."""
+
+    def name(self) -> str:
+        return "action_answer_choice"
+
+    def entity_id(self, tracker: Tracker) -> Optional[str]:
+        return tracker.get_slot(SLOT_ENTITY_ID)
+
+    def topic_for(self, tracker: Tracker) -> str:
+        topic = tracker.get_slot(SLOT_ENTITY_TOPIC)
+        return topic if topic in TOPICS else "service"
+
+    def question(self, tracker: Tracker) -> str:
+        # The payload is no question; the entry id says what to answer about.
+        return str(tracker.get_slot(SLOT_ENTITY_ID) or "Auswahl")
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        events = await super().run(dispatcher, tracker, domain)
+        return events + [SlotSet(SLOT_ENTITY_ID, None), SlotSet(SLOT_ENTITY_TOPIC, None)]

@@ -1,0 +1,128 @@
+"""HTTP client for the knowledge service (the action server holds no data itself)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+import httpx
+
+DEFAULT_KNOWLEDGE_URL = "http://127.0.0.1:8000"
+# The knowledge service accepts questions up to 2,000 characters; longer ones are cut here
+# so that a pasted essay still gets an answer instead of an error.
+MAX_QUESTION_CHARS = 2000
+
+
+class KnowledgeServiceError(Exception):
+    """The knowledge service could not be reached or answered with an error."""
+
+
+@dataclass(frozen=True)
+class Source:
+    title: str
+    url: str
+    last_reviewed: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class Choice:
+    type: str
+    id: str
+    title: str
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: str  # "answer" | "clarify" | "unknown"
+    text: str
+    choices: list[Choice] = field(default_factory=list)
+    source: Optional[Source] = None
+    entry: Optional[dict[str, str]] = None
+    context: dict[str, Optional[str]] = field(default_factory=dict)
+    confidence: float = 0.0
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Answer":
+        source = data.get("source")
+        return cls(
+            status=str(data.get("status", "unknown")),
+            text=str(data.get("text", "")),
+            choices=[
+                Choice(type=str(c["type"]), id=str(c["id"]), title=str(c["title"]))
+                for c in data.get("choices") or []
+            ],
+            source=Source(
+                title=str(source.get("title", "")),
+                url=str(source.get("url", "")),
+                last_reviewed=source.get("last_reviewed"),
+            )
+            if source
+            else None,
+            entry=data.get("entry"),
+            context=dict(data.get("context") or {}),
+            confidence=float(data.get("confidence") or 0.0),
+        )
+
+
+class KnowledgeClient:
+    """Async client; one instance per action server process, injected into actions for tests."""
+
+    def __init__(
+        self,
+        base_url: Optional[str] = None,
+        token: Optional[str] = None,
+        timeout: float = 5.0,
+        transport: Optional[httpx.AsyncBaseTransport] = None,
+    ) -> None:
+        self.base_url = (base_url or os.environ.get("KUMPEL_KNOWLEDGE_URL") or DEFAULT_KNOWLEDGE_URL).rstrip("/")
+        self._token = token if token is not None else os.environ.get("KUMPEL_ACTION_TOKEN", "")
+        self._timeout = timeout
+        self._transport = transport
+
+    def _client(self) -> httpx.AsyncClient:
+        headers = {"Authorization": f"Bearer {self._token}"} if self._token else {}
+        return httpx.AsyncClient(
+            base_url=self.base_url, timeout=self._timeout, headers=headers, transport=self._transport
+        )
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        headers: Optional[dict[str, str]] = None,
+        params: Optional[dict[str, Any]] = None,
+    ) -> dict[str, Any]:
+        """Send one request and return the JSON body; raise KnowledgeServiceError on any failure."""
+        try:
+            async with self._client() as client:
+                response = await client.request(method, path, json=json, headers=headers, params=params)
+        except httpx.HTTPError as error:
+            raise KnowledgeServiceError(f"{method} {path}: {type(error).__name__}") from error
+        if response.status_code >= 400:
+            raise KnowledgeServiceError(f"{method} {path}: HTTP {response.status_code}")
+        try:
+            body = response.json()
+        except ValueError as error:
+            raise KnowledgeServiceError(f"{method} {path}: invalid JSON") from error
+        return body if isinstance(body, dict) else {"items": body}
+
+    async def answer(
+        self,
+        question: str,
+        topic: str,
+        context: Optional[dict[str, Optional[str]]] = None,
+        entity_id: Optional[str] = None,
+        now: Optional[str] = None,
+    ) -> Answer:
+        payload = {
+            "question": (question or "").strip()[:MAX_QUESTION_CHARS] or topic,
+            "topic": topic,
+            "context": context or {},
+            "entity_id": entity_id,
+            "now": now,
+            "language": "de",
+        }
+        return Answer.from_json(await self.request("POST", "/api/v1/answer", json=payload))
