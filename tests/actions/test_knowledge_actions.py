@@ -1,0 +1,121 @@
+"""Knowledge actions: what they send to the knowledge service and what the citizen gets back.
+
+The knowledge service is replaced by an httpx transport that records the request; the action,
+its reply formatting and its slot events are the real code under test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import httpx
+from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.knowledge_actions import (
+    ActionAnswerChoice,
+    ActionGetFees,
+    ActionGetOpeningHours,
+)
+from actions.knowledge_client import KnowledgeClient
+
+OPENING_HOURS_ANSWER = {
+    "status": "answer",
+    "text": "Das Bürgerbüro hat heute bis 18:00 Uhr geöffnet.",
+    "choices": [],
+    "source": {"title": "Bürgerbüro Krefeld", "url": "https://www.krefeld.de/buergerbuero", "last_reviewed": "2026-10-01"},
+    "entry": {"type": "office", "id": "off-buergerbuero"},
+    "context": {"service_id": None, "office_id": "off-buergerbuero"},
+    "confidence": 0.95,
+}
+
+
+def tracker(text: str, slots: dict[str, Any] | None = None) -> Tracker:
+    return Tracker(
+        sender_id="t1",
+        slots=slots or {},
+        latest_message={"text": text, "intent": {"name": "x", "confidence": 1.0}, "entities": []},
+        events=[],
+        paused=False,
+        followup_action=None,
+        active_loop={},
+        latest_action_name=None,
+    )
+
+
+def client_answering(body: dict[str, Any] | None, requests: list[dict[str, Any]], status: int = 200) -> KnowledgeClient:
+    def handler(request: httpx.Request) -> httpx.Response:
+        requests.append(json.loads(request.content))
+        if body is None:
+            raise httpx.ConnectError("refused", request=request)
+        return httpx.Response(status, json=body)
+
+    return KnowledgeClient(base_url="http://kb.test", token="t", transport=httpx.MockTransport(handler))
+
+
+def run(action: Any, t: Tracker) -> tuple[CollectingDispatcher, list[Any]]:
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(action.run(dispatcher, t, {}))
+    return dispatcher, events
+
+
+def test_opening_hours_reply_cites_source_and_keeps_office_context() -> None:
+    sent: list[dict[str, Any]] = []
+    action = ActionGetOpeningHours(client_answering(OPENING_HOURS_ANSWER, sent))
+    dispatcher, events = run(action, tracker("Wann hat das Bürgerbüro geöffnet?"))
+
+    assert sent[0]["topic"] == "opening_hours"
+    assert sent[0]["question"] == "Wann hat das Bürgerbüro geöffnet?"
+    message = dispatcher.messages[0]
+    assert message["text"].startswith("Das Bürgerbüro hat heute bis 18:00 Uhr geöffnet.")
+    assert "Quelle: Bürgerbüro Krefeld – https://www.krefeld.de/buergerbuero (Stand: 01.10.2026)" in message["text"]
+    assert message["custom"]["kumpel"]["entry"] == {"type": "office", "id": "off-buergerbuero"}
+    assert message["custom"]["kumpel"]["source"]["url"] == "https://www.krefeld.de/buergerbuero"
+    assert SlotSet("office_id", "off-buergerbuero") in events
+
+
+def test_follow_up_sends_the_conversation_context() -> None:
+    sent: list[dict[str, Any]] = []
+    action = ActionGetFees(client_answering(OPENING_HOURS_ANSWER | {"context": {"service_id": "svc-perso"}}, sent))
+    run(action, tracker("Und was kostet das?", {"service_id": "svc-perso", "office_id": None}))
+    assert sent[0]["topic"] == "fees"
+    assert sent[0]["context"] == {"service_id": "svc-perso", "office_id": None}
+
+
+def test_clarify_offers_at_most_three_buttons_that_name_the_entry() -> None:
+    sent: list[dict[str, Any]] = []
+    choices = [{"type": "service", "id": f"svc-{i}", "title": f"Leistung {i}"} for i in range(5)]
+    body = {"status": "clarify", "text": "Meinten Sie eine dieser Leistungen?", "choices": choices, "source": None}
+    dispatcher, _ = run(ActionGetFees(client_answering(body, sent)), tracker("Ausweis"))
+    buttons = dispatcher.messages[0]["buttons"]
+    assert [b["title"] for b in buttons] == ["Leistung 0", "Leistung 1", "Leistung 2"]
+    assert buttons[0]["payload"] == '/choose_entry{"entity_id": "svc-0", "entity_topic": "fees"}'
+    assert "Quelle" not in dispatcher.messages[0]["text"]
+
+
+def test_choice_asks_about_exactly_the_chosen_entry_and_clears_the_choice() -> None:
+    sent: list[dict[str, Any]] = []
+    action = ActionAnswerChoice(client_answering(OPENING_HOURS_ANSWER, sent))
+    _, events = run(action, tracker("/choose_entry", {"entity_id": "svc-3", "entity_topic": "fees"}))
+    assert sent[0]["entity_id"] == "svc-3" and sent[0]["topic"] == "fees"
+    assert SlotSet("entity_id", None) in events
+
+
+def test_unreachable_knowledge_service_gets_a_polite_german_apology() -> None:
+    dispatcher, events = run(ActionGetOpeningHours(client_answering(None, [])), tracker("Wann offen?"))
+    assert dispatcher.messages[0]["response"] == "utter_knowledge_unavailable"
+    assert events == []
+
+
+def test_knowledge_service_error_status_is_not_shown_as_an_answer() -> None:
+    dispatcher, _ = run(ActionGetOpeningHours(client_answering({"detail": "boom"}, [], status=500)), tracker("x"))
+    assert dispatcher.messages[0]["response"] == "utter_knowledge_unavailable"
+
+
+def test_a_10000_character_question_is_cut_not_refused() -> None:
+    sent: list[dict[str, Any]] = []
+    run(ActionGetOpeningHours(client_answering(OPENING_HOURS_ANSWER, sent)), tracker("Bürgerbüro " * 1000))
+    assert 0 < len(sent[0]["question"]) <= 2000
