@@ -1,0 +1,1 @@
+"""Rasa input channels that extend the engine (loaded by class path from credentials.yml)."""
