@@ -1,0 +1,63 @@
+"""Fusion weights, confidence model and decision thresholds per search mode.
+
+The numbers live in ``calibration.json`` next to this file; ``bench/search_quality.py --fit``
+refits them on the dev split of ``bench/data/questions.yml`` (never on the test split).
+The defaults below are only a fallback for a missing file.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
+FEATURES = ("score", "margin", "dense", "bm25", "char")
+
+
+@dataclass(frozen=True)
+class ModeCalibration:
+    """How one mode fuses its signals and turns a candidate's features into a decision."""
+
+    # fused score = dense_weight * dense' + bm25_weight * bm25 + char_weight * char,
+    # dense' = (cosine - dense_floor) / (1 - dense_floor): e5 puts unrelated texts near 0.75.
+    dense_weight: float
+    bm25_weight: float
+    char_weight: float
+    dense_floor: float = 0.7
+    # logistic model over FEATURES -> P(candidate is the right entry)
+    coef: tuple[float, ...] = (6.0, 8.0, 0.0, 0.0, 0.0)
+    intercept: float = -4.0
+    answer_threshold: float = 0.8
+    clarify_threshold: float = 0.35
+    fitted_on: str = "defaults"
+    extra: dict[str, float] = field(default_factory=dict)
+
+    def confidence(self, features: dict[str, float]) -> float:
+        z = self.intercept + sum(c * features[name] for c, name in zip(self.coef, FEATURES))
+        return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+
+
+DEFAULTS: dict[str, ModeCalibration] = {
+    "hybrid": ModeCalibration(dense_weight=1.0, bm25_weight=0.4, char_weight=0.4),
+    "lexical": ModeCalibration(dense_weight=0.0, bm25_weight=1.0, char_weight=1.0),
+    "dense": ModeCalibration(dense_weight=1.0, bm25_weight=0.0, char_weight=0.0),
+}
+
+
+def load(path: Path = CALIBRATION_FILE) -> dict[str, ModeCalibration]:
+    if not path.is_file():
+        return dict(DEFAULTS)
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    result = dict(DEFAULTS)
+    for mode, values in raw.items():
+        values = dict(values)
+        values["coef"] = tuple(values.get("coef", DEFAULTS[mode].coef))
+        result[mode] = ModeCalibration(**values)
+    return result
+
+
+def save(calibrations: dict[str, ModeCalibration], path: Path = CALIBRATION_FILE) -> None:
+    data = {mode: asdict(cal) for mode, cal in calibrations.items()}
+    path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -1,0 +1,85 @@
+"""Sentence embeddings through sentence-transformers, loaded on first use."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from pathlib import Path
+
+import numpy as np
+
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[2] / "models" / "multilingual-e5-small"
+# e5 was trained with "query: " / "passage: "; question-to-question matching uses "query: " on
+# both sides (model card advice for symmetric tasks).
+E5_PREFIX = "query: "
+MAX_CHARS = 2000  # longer input adds nothing but time; the model truncates at 512 tokens anyway
+
+
+class DenseEncoder:
+    """Encodes texts to L2-normalised float32 vectors; caches texts it has seen.
+
+    The cache makes ``upsert`` of an edited entry cheap (unchanged texts are not
+    re-encoded) and is bounded, so a stream of different questions cannot grow it.
+    """
+
+    def __init__(self, model_name_or_path: str | Path | None = None, *, cache_size: int = 50_000) -> None:
+        self.model_name_or_path = str(model_name_or_path or DEFAULT_MODEL_DIR)
+        self._model = None
+        self._load_lock = threading.Lock()
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_lock = threading.Lock()
+        self._cache_size = cache_size
+        name = self.model_name_or_path.lower()
+        self.prefix = E5_PREFIX if "e5" in name else ""
+
+    def _load(self):  # type: ignore[no-untyped-def]
+        if self._model is None:
+            with self._load_lock:
+                if self._model is None:
+                    path = Path(self.model_name_or_path)
+                    if self.model_name_or_path == str(DEFAULT_MODEL_DIR) and not path.is_dir():
+                        raise FileNotFoundError(
+                            f"embedding model not built: {path}. "
+                            "Run: python -m kumpel_knowledge.search.build_model"
+                        )
+                    from sentence_transformers import SentenceTransformer
+
+                    self._model = SentenceTransformer(self.model_name_or_path, device="cpu")
+        return self._model
+
+    @property
+    def dimension(self) -> int:
+        model = self._load()
+        dim = model.get_sentence_embedding_dimension()
+        return int(dim) if dim else int(self.encode(["x"]).shape[1])
+
+    def encode(self, texts: list[str], *, use_cache: bool = True) -> np.ndarray:
+        """Embeddings for ``texts`` (rows in order), shape (len(texts), dim)."""
+        keyed = [self.prefix + t[:MAX_CHARS] for t in texts]
+        missing = [k for k in dict.fromkeys(keyed) if not use_cache or k not in self._cache]
+        fresh: dict[str, np.ndarray] = {}
+        if missing:
+            model = self._load()
+            vectors = model.encode(
+                missing, batch_size=32, normalize_embeddings=True, convert_to_numpy=True,
+                show_progress_bar=False,
+            ).astype(np.float32)
+            fresh = dict(zip(missing, vectors))
+            if use_cache:
+                with self._cache_lock:
+                    for key, vec in fresh.items():
+                        self._cache[key] = vec
+                    while len(self._cache) > self._cache_size:
+                        self._cache.popitem(last=False)
+        rows = []
+        for key in keyed:
+            vec = fresh.get(key)
+            if vec is None:
+                with self._cache_lock:
+                    vec = self._cache.get(key)
+            if vec is None:  # evicted meanwhile by another thread
+                vec = self.encode([key[len(self.prefix):]], use_cache=False)[0]
+            rows.append(vec)
+        if not rows:
+            return np.zeros((0, 0), dtype=np.float32)
+        return np.vstack(rows)

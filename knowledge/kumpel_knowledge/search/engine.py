@@ -1,0 +1,339 @@
+"""HybridSearch: dense e5 similarity + German lexical matching, fused and calibrated.
+
+Signals per entry (all in [0, 1]-ish):
+- dense: best cosine between the question and any of the entry's texts (e5, "query: " prefix);
+- bm25: BM25 over the entry's whole bag of terms (folded words, lemmas, compound parts),
+  divided by the best the question could reach, so it reads "share of the question matched";
+- char: best cosine of character 3-5-gram TF-IDF between the question and one short text
+  (name, synonym, question variant): robust to typos and to spelling without umlauts.
+
+The fused score ranks; a logistic model over (score, margin to the runner-up, signals)
+gives the confidence, and two thresholds decide answer / clarify / unknown.
+
+Concurrency: readers take the current immutable ``_Snapshot`` (one attribute read);
+writers build a new snapshot under a lock and swap it in. A search never sees a
+half-built index, and an upsert is visible to the next search as soon as it returns.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import Counter
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from rapidfuzz import fuzz, process
+from scipy import sparse
+
+from kumpel_knowledge.search import calibration as calibration_mod
+from kumpel_knowledge.search.calibration import ModeCalibration
+from kumpel_knowledge.search.dense import DenseEncoder
+from kumpel_knowledge.search.german import char_ngrams, fold, word_terms, words
+from kumpel_knowledge.search.types import SearchDoc, SearchHit, SearchResult
+
+MODES = ("hybrid", "lexical", "dense")
+LONG_TEXT = 160  # characters; longer texts are running text: words yes, char n-grams no
+MAX_QUERY_CHARS = 1000
+BM25_K1, BM25_B = 1.2, 0.5
+TITLE_REPEAT = 2  # the title counts twice in the bag of terms
+FUZZY_MIN_LEN, FUZZY_CUTOFF, FUZZY_WEIGHT = 5, 84.0, 0.7
+MAX_CLARIFY = 3
+
+
+@dataclass
+class _Entry:
+    """One document, analysed once; snapshots are assembled from these."""
+
+    doc: SearchDoc
+    word_ids: np.ndarray  # int32 term ids of the bag of terms
+    word_tf: np.ndarray  # float32 counts
+    char_rows: list[tuple[np.ndarray, np.ndarray]]  # per short text: (ids, counts)
+    dense: np.ndarray | None  # (n_texts, dim)
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    docs: tuple[SearchDoc, ...]
+    types: np.ndarray  # object array of doc types
+    n_word_terms: int
+    word_matrix: sparse.csc_matrix | None  # docs x terms, BM25 weight / (k1 + 1)
+    word_idf: np.ndarray
+    word_vocab_list: tuple[str, ...]
+    n_char_terms: int
+    char_matrix: sparse.csc_matrix | None  # short texts x n-grams, l2-normalised TF-IDF
+    char_idf: np.ndarray
+    char_starts: np.ndarray  # first char row of each doc
+    dense_matrix: np.ndarray | None  # texts x dim
+    dense_starts: np.ndarray  # first dense row of each doc
+
+    @property
+    def size(self) -> int:
+        return len(self.docs)
+
+
+def _texts_of(doc: SearchDoc) -> list[str]:
+    seen: dict[str, None] = {}
+    for text in (doc.title, *doc.texts):
+        text = " ".join(text.split())
+        if text:
+            seen.setdefault(text, None)
+    return list(seen) or [doc.id]
+
+
+class HybridSearch:
+    """Search over services, offices and FAQ entries; see the package docstring."""
+
+    def __init__(self, model_name_or_path: str | None = None, mode: str = "hybrid",
+                 *, calibration_path: Path | None = None) -> None:
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
+        self.mode = mode
+        self._encoder = DenseEncoder(model_name_or_path) if mode != "lexical" else None
+        self._calibration: ModeCalibration = calibration_mod.load(
+            calibration_path or calibration_mod.CALIBRATION_FILE)[mode]
+        self._write_lock = threading.RLock()
+        self._entries: dict[str, _Entry] = {}
+        self._word_vocab: dict[str, int] = {}
+        self._char_vocab: dict[str, int] = {}
+        self._snapshot = self._assemble([])
+
+    # ------------------------------------------------------------------ writing
+    @property
+    def calibration(self) -> ModeCalibration:
+        return self._calibration
+
+    @calibration.setter
+    def calibration(self, value: ModeCalibration) -> None:
+        self._calibration = value
+
+    def __len__(self) -> int:
+        return self._snapshot.size
+
+    def rebuild(self, docs: Iterable[SearchDoc]) -> None:
+        """Replace the whole index (e.g. at start or after an import)."""
+        docs = list(docs)
+        dense_all = self._encode_docs(docs)
+        with self._write_lock:
+            entries: dict[str, _Entry] = {}
+            for doc, dense in zip(docs, dense_all):
+                entries[doc.id] = self._analyse(doc, dense)
+            self._entries = entries
+            self._snapshot = self._assemble(list(entries.values()))
+
+    def upsert(self, doc: SearchDoc) -> None:
+        """Add or replace one entry; the next search sees it."""
+        dense = self._encode_docs([doc])[0]
+        with self._write_lock:
+            self._entries[doc.id] = self._analyse(doc, dense)
+            self._snapshot = self._assemble(list(self._entries.values()))
+
+    def remove(self, doc_id: str) -> None:
+        """Drop one entry (no error if it is not indexed)."""
+        with self._write_lock:
+            if self._entries.pop(doc_id, None) is not None:
+                self._snapshot = self._assemble(list(self._entries.values()))
+
+    def _encode_docs(self, docs: list[SearchDoc]) -> list[np.ndarray | None]:
+        if self._encoder is None:
+            return [None] * len(docs)
+        texts_per_doc = [_texts_of(doc) for doc in docs]
+        flat = [t for texts in texts_per_doc for t in texts]
+        vectors = self._encoder.encode(flat) if flat else np.zeros((0, 1), np.float32)
+        out: list[np.ndarray | None] = []
+        start = 0
+        for texts in texts_per_doc:
+            out.append(vectors[start : start + len(texts)])
+            start += len(texts)
+        return out
+
+    def _term_ids(self, vocab: dict[str, int], terms: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        counts = Counter(terms)
+        ids = np.fromiter((vocab.setdefault(t, len(vocab)) for t in counts), dtype=np.int32, count=len(counts))
+        return ids, np.fromiter(counts.values(), dtype=np.float32, count=len(counts))
+
+    def _analyse(self, doc: SearchDoc, dense: np.ndarray | None) -> _Entry:
+        texts = _texts_of(doc)
+        bag = word_terms(doc.title) * (TITLE_REPEAT - 1)
+        for text in texts:
+            bag.extend(word_terms(text))
+        word_ids, word_tf = self._term_ids(self._word_vocab, bag)
+        char_rows = [self._term_ids(self._char_vocab, char_ngrams(t)) for t in texts if len(t) <= LONG_TEXT]
+        if not char_rows:
+            char_rows = [self._term_ids(self._char_vocab, char_ngrams(doc.title))]
+        return _Entry(doc, word_ids, word_tf, char_rows, dense)
+
+    def _assemble(self, entries: list[_Entry]) -> _Snapshot:
+        n_docs = len(entries)
+        n_words, n_chars = len(self._word_vocab), len(self._char_vocab)
+        types = np.array([e.doc.type for e in entries], dtype=object)
+
+        # BM25 over bags of terms, one row per doc.
+        word_matrix, word_idf = None, np.zeros(n_words, np.float32)
+        if n_docs:
+            lengths = np.array([e.word_tf.sum() for e in entries], dtype=np.float32)
+            indptr = np.concatenate([[0], np.cumsum([len(e.word_ids) for e in entries])])
+            ids = np.concatenate([e.word_ids for e in entries]) if indptr[-1] else np.zeros(0, np.int32)
+            tf = np.concatenate([e.word_tf for e in entries]) if indptr[-1] else np.zeros(0, np.float32)
+            df = np.bincount(ids, minlength=n_words).astype(np.float32)
+            word_idf = np.log1p((n_docs - df + 0.5) / (df + 0.5)).astype(np.float32)
+            avg = float(lengths.mean()) or 1.0
+            row_len = np.repeat(lengths, np.diff(indptr))
+            sat = tf / (tf + BM25_K1 * (1 - BM25_B + BM25_B * row_len / avg))  # in (0, 1)
+            weights = word_idf[ids] * sat
+            word_matrix = sparse.csr_matrix((weights, ids, indptr), shape=(n_docs, n_words)).tocsc()
+
+        # Character n-gram TF-IDF, one row per short text.
+        char_matrix, char_idf = None, np.zeros(n_chars, np.float32)
+        rows_per_doc = [len(e.char_rows) for e in entries]
+        char_starts = np.concatenate([[0], np.cumsum(rows_per_doc)[:-1]]).astype(np.int64) if n_docs else np.zeros(0, np.int64)
+        if n_docs:
+            rows = [r for e in entries for r in e.char_rows]
+            indptr = np.concatenate([[0], np.cumsum([len(r[0]) for r in rows])])
+            ids = np.concatenate([r[0] for r in rows]) if indptr[-1] else np.zeros(0, np.int32)
+            tf = np.concatenate([r[1] for r in rows]) if indptr[-1] else np.zeros(0, np.float32)
+            df = np.bincount(ids, minlength=n_chars).astype(np.float32)
+            char_idf = (np.log((1 + len(rows)) / (1 + df)) + 1).astype(np.float32)
+            values = (1 + np.log(np.maximum(tf, 1))) * char_idf[ids]
+            norms = np.sqrt(np.add.reduceat(values**2, indptr[:-1])) if len(values) else np.ones(len(rows))
+            norms = np.where(np.diff(indptr) > 0, norms, 1.0)
+            values = values / np.repeat(norms, np.diff(indptr))
+            char_matrix = sparse.csr_matrix((values.astype(np.float32), ids, indptr), shape=(len(rows), n_chars)).tocsc()
+
+        dense_matrix, dense_starts = None, np.zeros(0, np.int64)
+        if n_docs and entries[0].dense is not None:
+            counts = [len(e.dense) for e in entries]  # type: ignore[arg-type]
+            dense_matrix = np.vstack([e.dense for e in entries]).astype(np.float32)  # type: ignore[misc]
+            dense_starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+
+        return _Snapshot(
+            docs=tuple(e.doc for e in entries), types=types,
+            n_word_terms=n_words, word_matrix=word_matrix, word_idf=word_idf,
+            word_vocab_list=tuple(self._word_vocab), n_char_terms=n_chars,
+            char_matrix=char_matrix, char_idf=char_idf, char_starts=char_starts,
+            dense_matrix=dense_matrix, dense_starts=dense_starts,
+        )
+
+    # ------------------------------------------------------------------ reading
+    def signals(self, query: str, snapshot: _Snapshot | None = None) -> dict[str, np.ndarray]:
+        """Per-doc signals for ``query`` (dense, bm25, char), each shaped (n_docs,).
+
+        Public for the benchmarks, which tune fusion weights on the dev split.
+        """
+        snap = snapshot or self._snapshot
+        n = snap.size
+        out = {name: np.zeros(n, np.float32) for name in ("dense", "bm25", "char")}
+        if n == 0:
+            return out
+        if self.mode != "dense":
+            out["bm25"] = self._bm25(snap, query)
+            out["char"] = self._char(snap, query)
+        if self.mode != "lexical" and snap.dense_matrix is not None and self._encoder is not None:
+            vector = self._encoder.encode([query], use_cache=False)[0]
+            per_text = snap.dense_matrix @ vector
+            out["dense"] = np.maximum.reduceat(per_text, snap.dense_starts)
+        return out
+
+    def _bm25(self, snap: _Snapshot, query: str) -> np.ndarray:
+        terms = Counter(word_terms(query))
+        if not terms or snap.word_matrix is None:
+            return np.zeros(snap.size, np.float32)
+        unseen_idf = math.log1p((snap.size + 0.5) / 0.5)
+        ids: list[int] = []
+        weights: list[float] = []
+        best_possible = 0.0
+        for term in terms:
+            term_id = self._word_vocab.get(term)
+            known = term_id is not None and term_id < snap.n_word_terms and snap.word_idf[term_id] > 0
+            if known:
+                ids.append(term_id)  # type: ignore[arg-type]
+                weights.append(1.0)
+                best_possible += float(snap.word_idf[term_id])  # type: ignore[index]
+                continue
+            best_possible += unseen_idf
+            if len(term) >= FUZZY_MIN_LEN and not term.isdigit():
+                # A typo ("Persoanlausweis"): borrow the closest known term, at a discount.
+                match = process.extractOne(term, snap.word_vocab_list, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF)
+                if match is not None:
+                    ids.append(match[2])
+                    weights.append(FUZZY_WEIGHT)
+        if not ids:
+            return np.zeros(snap.size, np.float32)
+        columns = snap.word_matrix[:, ids]
+        scores = np.asarray(columns @ np.array(weights, np.float32)).ravel()
+        return (scores / best_possible).astype(np.float32)
+
+    def _char(self, snap: _Snapshot, query: str) -> np.ndarray:
+        grams = Counter(char_ngrams(query))
+        if not grams or snap.char_matrix is None:
+            return np.zeros(snap.size, np.float32)
+        ids, tf = [], []
+        norm_sq = 0.0
+        for gram, count in grams.items():
+            gram_id = self._char_vocab.get(gram)
+            # unseen n-grams still count in the query's norm: they are what does not match
+            idf = float(snap.char_idf[gram_id]) if gram_id is not None and gram_id < snap.n_char_terms else \
+                math.log((1 + snap.char_matrix.shape[0]) / 1) + 1
+            value = (1 + math.log(count)) * idf
+            norm_sq += value * value
+            if gram_id is not None and gram_id < snap.n_char_terms:
+                ids.append(gram_id)
+                tf.append(value)
+        if not ids:
+            return np.zeros(snap.size, np.float32)
+        query_vec = np.array(tf, np.float32) / math.sqrt(norm_sq)
+        per_row = np.asarray(snap.char_matrix[:, ids] @ query_vec).ravel()
+        return np.maximum.reduceat(per_row, snap.char_starts).astype(np.float32)
+
+    def fuse(self, signals: dict[str, np.ndarray], cal: ModeCalibration | None = None) -> np.ndarray:
+        cal = cal or self._calibration
+        dense = (signals["dense"] - cal.dense_floor) / (1 - cal.dense_floor)
+        if self.mode == "lexical":
+            dense = np.zeros_like(dense)
+        return cal.dense_weight * dense + cal.bm25_weight * signals["bm25"] + cal.char_weight * signals["char"]
+
+    def search(self, query: str, *, types: Collection[str] | None = None, k: int = 5) -> SearchResult:
+        """Find the entries that answer ``query``; decide answer / clarify / unknown."""
+        snap = self._snapshot
+        query = " ".join((query or "").split())[:MAX_QUERY_CHARS]
+        if snap.size == 0 or not words(query) or not any(len(fold(w)) > 1 for w in words(query)):
+            return SearchResult("unknown", [])
+        signals = self.signals(query, snap)
+        return self.decide(snap, signals, types=types, k=k)
+
+    def decide(self, snap: _Snapshot, signals: dict[str, np.ndarray], *,
+               types: Collection[str] | None = None, k: int = 5,
+               cal: ModeCalibration | None = None) -> SearchResult:
+        cal = cal or self._calibration
+        fused = self.fuse(signals, cal).astype(np.float64)
+        if types is not None:
+            fused = np.where(np.isin(snap.types, list(types)), fused, -np.inf)
+        order = np.argsort(-fused, kind="stable")[: max(k, MAX_CLARIFY, 2)]
+        order = [i for i in order if np.isfinite(fused[i])]
+        if not order:
+            return SearchResult("unknown", [])
+        hits = []
+        for rank, i in enumerate(order):
+            best_other = fused[order[1]] if rank == 0 and len(order) > 1 else fused[order[0]] if rank else 0.0
+            features = self.features(signals, fused, i, best_other)
+            doc = snap.docs[i]
+            hits.append(SearchHit(doc.id, doc.type, doc.title, round(float(fused[i]), 4),
+                                  round(cal.confidence(features), 4)))
+        top = hits[0].confidence
+        if top >= cal.answer_threshold:
+            return SearchResult("answer", hits[:k])
+        if top >= cal.clarify_threshold:
+            return SearchResult("clarify", hits[:MAX_CLARIFY])
+        return SearchResult("unknown", [])
+
+    @staticmethod
+    def features(signals: dict[str, np.ndarray], fused: np.ndarray, i: int, best_other: float) -> dict[str, float]:
+        return {
+            "score": float(fused[i]),
+            "margin": float(fused[i] - best_other) if np.isfinite(best_other) else float(fused[i]),
+            "dense": float(signals["dense"][i]),
+            "bm25": float(signals["bm25"][i]),
+            "char": float(signals["char"][i]),
+        }

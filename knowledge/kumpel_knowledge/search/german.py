@@ -1,0 +1,140 @@
+"""German text analysis for lexical matching: folding, lemmas, compounds, n-grams.
+
+Citizens write "Buergerbuero", "hundesteuer", "Anwohnerparkausweis", "perso": the
+lexical side turns every word into a small set of comparable terms (folded surface
+form, folded lemmas, folded compound parts) and every short text into character
+n-grams, which absorb typos. simplemma and CharSplit load their data on first use.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+_WORD = re.compile(r"[^\W\d_]+|\d+", re.UNICODE)
+_FOLD = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss", "Ä": "ae", "Ö": "oe", "Ü": "ue"})
+_UNFOLD = (("ae", "ä"), ("oe", "ö"), ("ue", "ü"))
+
+# Function words and question phrasing that say nothing about the subject ("Wie kann ich ...").
+STOP_WORDS = frozenset(
+    """
+    a ab aber alle allem allen aller alles als also am an ander andere anderen auch auf aus bei beim bin
+    bis bitte bist da dabei dadurch daher dafuer dagegen damit dann darf darauf darf daran darueber das
+    dass dein deine deinem deinen deiner dem den denn der des dessen deshalb die dies diese diesem diesen
+    dieser dieses doch dort du durch eigentlich ein eine einem einen einer eines einfach er es etwa etwas
+    euch euer eure fuer gibt gib gern gerne geht ging hab habe haben hallo hat hatte hier hin hinter
+    ich ihm ihn ihnen ihr ihre ihrem ihren ihrer im immer in ins irgendwie ist ja jemand jetzt kann kannst
+    kein keine keinem keinen keiner koennen koennte koenntest man manchmal mehr mein meine meinem meinen
+    meiner meines mich mir mit moechte moechten moechtest muss musst muessen nach noch nun nur ob oder
+    ohne sehr sein seine seinem seinen seiner sich sie sind so soll sollen sollte sonst stimmt ueber um
+    und uns unser unsere unter viel vom von vor wann war waren warum was weil welche welchen welcher
+    welches wem wen wenn wer werde werden wie wieder will wir wird wo woher wohin wollen wuerde wuerden
+    zu zum zur guten tag moin servus hi hey danke weiss weisst eigentlich mal grad gerade halt eben
+    brauche brauchen brauchst mache machen machst tun tue bekomme bekommen bekommt kriege kriegen
+    """.split()
+)
+
+
+def fold(text: str) -> str:
+    """Lower-case, umlauts and ß spelled out (ä->ae, ß->ss), other accents dropped."""
+    text = unicodedata.normalize("NFC", text).translate(_FOLD).lower().translate(_FOLD)
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def words(text: str) -> list[str]:
+    """Word tokens (letters or digit runs), original spelling."""
+    return _WORD.findall(unicodedata.normalize("NFC", text))
+
+
+@lru_cache(maxsize=1)
+def _simplemma():  # type: ignore[no-untyped-def]
+    import simplemma
+
+    return simplemma
+
+
+@lru_cache(maxsize=1)
+def _char_split():  # type: ignore[no-untyped-def]
+    from compound_split import char_split
+
+    return char_split
+
+
+@lru_cache(maxsize=200_000)
+def lemmas(word: str) -> frozenset[str]:
+    """Folded lemmas of one word, trying the noun and the lower-case reading.
+
+    "Steuern" is a noun (Steuer) and "steuern" a verb: both readings are kept, because
+    citizens do not capitalise reliably. A word typed without umlauts ("Bueros") is also
+    tried with them, but only when that gives a word simplemma knows.
+    """
+    sm = _simplemma()
+    candidates = {word.lower(), word[:1].upper() + word[1:].lower()}
+    lower = word.lower()
+    if any(pair in lower for pair, _ in _UNFOLD) and not sm.is_known(lower, lang="de"):
+        unfolded = lower
+        for pair, umlaut in _UNFOLD:
+            unfolded = unfolded.replace(pair, umlaut)
+        for variant in (unfolded, unfolded[:1].upper() + unfolded[1:]):
+            if sm.is_known(variant, lang="de"):
+                candidates.add(variant)
+    return frozenset(fold(sm.lemmatize(c, lang="de")) for c in candidates)
+
+
+@lru_cache(maxsize=200_000)
+def compound_parts(word: str, depth: int = 2) -> tuple[str, ...]:
+    """Folded parts of a German compound ("Anwohnerparkausweis" -> anwohner, parkausweis, ...).
+
+    CharSplit's best split is accepted when both halves are real-looking (>= 3 letters)
+    and its score is not hopeless; long halves are split again. A linking "s"
+    (Führungs|zeugnis) is dropped as a second variant.
+    """
+    if len(word) < 8 or depth == 0:
+        return ()
+    splits = _char_split().split_compound(word[:1].upper() + word[1:].lower())
+    if not splits:
+        return ()
+    score, left, right = splits[0]
+    if score < -0.9 or len(left) < 3 or len(right) < 3:
+        return ()
+    parts = [fold(left), fold(right)]
+    if parts[0].endswith("s") and len(parts[0]) > 4:
+        parts.append(parts[0][:-1])
+    for half in (left, right):
+        parts.extend(compound_parts(half, depth - 1))
+    return tuple(dict.fromkeys(parts))
+
+
+def word_terms(text: str, *, with_compounds: bool = True) -> list[str]:
+    """Terms for word-level matching; stop words dropped, one list entry per occurrence."""
+    terms: list[str] = []
+    for word in words(text):
+        folded = fold(word)
+        if folded in STOP_WORDS or (len(folded) < 2 and not folded.isdigit()):
+            continue
+        found = {folded}
+        if not folded.isdigit():
+            found |= lemmas(word)
+            if with_compounds:
+                for part in compound_parts(word):
+                    found.add(part)
+                    found |= lemmas(part)
+        terms.extend(sorted(t for t in found if t not in STOP_WORDS and len(t) >= 2))
+    return terms
+
+
+def char_ngrams(text: str, sizes: tuple[int, ...] = (3, 4, 5)) -> list[str]:
+    """Character n-grams of each folded content word padded with spaces (typo tolerant)."""
+    grams: list[str] = []
+    for word in words(text):
+        folded = fold(word)
+        if folded in STOP_WORDS:
+            continue
+        padded = f" {folded} "
+        for n in sizes:
+            if len(padded) < n:
+                continue
+            grams.extend(padded[i : i + n] for i in range(len(padded) - n + 1))
+    return grams
