@@ -17,7 +17,7 @@ credentials.yml::
       user_message_evt: user_uttered
       bot_message_evt: bot_uttered
       session_persistence: true
-      # cors_allowed_origins: "https://www.krefeld.de"   (else env KUMPEL_WEBCHAT_ORIGINS)
+      # cors_allowed_origins: "https://www.krefeld.de"   (else env KUMPEL_CORS_ORIGINS)
 """
 
 from __future__ import annotations
@@ -43,7 +43,8 @@ logger = logging.getLogger(__name__)
 
 # Origins of the pages that embed the widget in development: the knowledge service serves the demo.
 DEFAULT_DEV_ORIGINS = ("http://127.0.0.1:8000", "http://localhost:8000")
-ORIGINS_ENV = "KUMPEL_WEBCHAT_ORIGINS"
+# Space or comma separated; bot/stack.py sets it to the knowledge service's origins.
+ORIGINS_ENV = "KUMPEL_CORS_ORIGINS"
 SESSION_ID_PATTERN = re.compile(r"^[0-9a-f]{32}$")
 # A message longer than this is cut: nobody types more into a chat, and NLU time grows with length.
 MAX_MESSAGE_CHARS = 2000
@@ -54,7 +55,7 @@ def parse_origins(value: Union[None, Text, List[Text]], env: Text) -> List[Text]
     """Allowed origins from credentials or the environment; ``*`` is refused in production."""
     if value is None:
         value = os.environ.get(ORIGINS_ENV) or ",".join(DEFAULT_DEV_ORIGINS)
-    items = value.split(",") if isinstance(value, str) else list(value)
+    items = value.replace(",", " ").split() if isinstance(value, str) else list(value)
     origins = [item.strip().rstrip("/") for item in items if item and item.strip()]
     if "*" in origins:
         if env == "production":

@@ -1,0 +1,105 @@
+"""Thumbs up/down: stored anonymously once per answer; bad input gets a precise 4xx."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from kumpel_knowledge import feedback
+from kumpel_knowledge.app import create_app
+from kumpel_knowledge.models import Feedback
+from kumpel_knowledge.settings import Settings
+
+
+@pytest.fixture()
+def client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
+    monkeypatch.setattr(feedback, "limiter", feedback.SlidingWindowLimiter(5, 60))
+    monkeypatch.setenv("KUMPEL_CORS_ORIGINS", "https://www.krefeld.de http://127.0.0.1:8000")
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'kb.db'}", search_mode="lexical", seed_on_start=False)
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+def rating(**overrides: Any) -> dict[str, Any]:
+    body = {"rating": "up", "entry_type": "service", "entry_id": "svc-hundesteuer", "message_id": uuid.uuid4().hex}
+    body.update(overrides)
+    return body
+
+
+def stored(client: TestClient) -> list[Feedback]:
+    with client.app.state.runtime.sessions() as session:  # type: ignore[attr-defined]
+        return list(session.scalars(select(Feedback)))
+
+
+def test_rating_is_stored_without_anything_that_identifies_the_citizen(client: TestClient) -> None:
+    body = rating(rating="down")
+    response = client.post("/api/v1/feedback", json=body)
+    assert response.status_code == 201
+    [row] = stored(client)
+    assert (row.rating, row.entry_type, row.entry_id, row.message_id) == ("down", "service", "svc-hundesteuer", body["message_id"])
+    assert set(Feedback.__table__.columns.keys()) == {"id", "rating", "entry_type", "entry_id", "message_id", "created_at"}
+
+
+def test_the_same_answer_is_rated_once(client: TestClient) -> None:
+    body = rating()
+    assert client.post("/api/v1/feedback", json=body).status_code == 201
+    assert client.post("/api/v1/feedback", json=dict(body, rating="down")).status_code == 409
+    assert [r.rating for r in stored(client)] == ["up"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        rating(rating="meh"),
+        rating(rating=""),
+        rating(entry_type="user"),
+        rating(entry_id=""),
+        rating(entry_id="<script>alert(1)</script>"),
+        rating(entry_id="x'; DROP TABLE feedback; --"),
+        rating(entry_id="x" * 10_000),
+        rating(message_id="short"),
+        rating(message_id="🐶" * 20),
+        rating(session_id="a" * 32),
+    ],
+)
+def test_bad_input_is_refused_without_a_record(client: TestClient, body: dict[str, Any]) -> None:
+    assert client.post("/api/v1/feedback", json=body).status_code == 422
+    assert stored(client) == []
+
+
+def test_not_json_is_refused(client: TestClient) -> None:
+    response = client.post("/api/v1/feedback", content=b"rating=up", headers={"Content-Type": "text/plain"})
+    assert response.status_code == 422
+
+
+def test_flooding_is_rate_limited(client: TestClient) -> None:
+    codes = [client.post("/api/v1/feedback", json=rating()).status_code for _ in range(7)]
+    assert codes == [201] * 5 + [429] * 2
+    assert len(stored(client)) == 5
+
+
+def test_embedding_site_may_post_other_sites_may_not(client: TestClient) -> None:
+    allowed = client.options("/api/v1/feedback", headers={"Origin": "https://www.krefeld.de", "Access-Control-Request-Method": "POST"})
+    assert allowed.status_code == 204
+    assert allowed.headers["access-control-allow-origin"] == "https://www.krefeld.de"
+    other = client.options("/api/v1/feedback", headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"})
+    assert "access-control-allow-origin" not in other.headers
+
+
+def test_report_needs_staff_login(client: TestClient) -> None:
+    assert client.get("/api/v1/feedback/report").status_code in (401, 403, 404)
+
+
+def test_report_counts_per_entry_most_down_votes_first(client: TestClient) -> None:
+    for entry, vote in [("svc-a", "up"), ("svc-b", "down"), ("svc-b", "down"), ("svc-a", "down")]:
+        client.post("/api/v1/feedback", json=rating(entry_id=entry, rating=vote))
+    with client.app.state.runtime.sessions() as session:  # type: ignore[attr-defined]
+        result = feedback.report(session)
+    assert (result.total, result.up, result.down) == (4, 1, 3)
+    assert [(e.entry_id, e.up, e.down) for e in result.entries] == [("svc-b", 0, 2), ("svc-a", 1, 1)]
