@@ -1,0 +1,88 @@
+"""Command line: ``python -m kumpel_knowledge serve | kb import PATH | kb export PATH | users add NAME``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from .settings import get_settings
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from .app import create_app
+
+    settings = get_settings()
+    try:
+        app = create_app(settings)
+    except RuntimeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, access_log=False)
+    return 0
+
+
+def _session():  # type: ignore[no-untyped-def]
+    from .db import create_schema, make_engine, make_session_factory
+
+    settings = get_settings()
+    engine = make_engine(settings.database_url)
+    if settings.env != "production":
+        create_schema(engine)
+    return make_session_factory(engine)()
+
+
+def _kb_import(args: argparse.Namespace) -> int:
+    from .kb_io import KbValidationError, import_path
+
+    with _session() as session:
+        try:
+            report = import_path(session, Path(args.path))
+        except KbValidationError as exc:
+            print(f"import refused, nothing was written ({len(exc.errors)} errors):", file=sys.stderr)
+            for error in exc.errors:
+                print(f"  {error}", file=sys.stderr)
+            return 1
+    print("imported: " + ", ".join(f"{n} {section}" for section, n in report.counts.items()))
+    return 0
+
+
+def _kb_export(args: argparse.Namespace) -> int:
+    from .kb_io import export_path
+
+    with _session() as session:
+        counts = export_path(session, Path(args.path))
+    print(f"exported to {args.path}: " + ", ".join(f"{n} {section}" for section, n in counts.items()))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line."""
+    parser = argparse.ArgumentParser(prog="python -m kumpel_knowledge")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the HTTP service")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--log-level", default="info")
+    serve.set_defaults(func=_serve)
+
+    kb = commands.add_parser("kb", help="import or export the knowledge base").add_subparsers(dest="kb", required=True)
+    kb_import = kb.add_parser("import", help="validate and import a kumpel-kb file or folder (all or nothing)")
+    kb_import.add_argument("path")
+    kb_import.set_defaults(func=_kb_import)
+    kb_export = kb.add_parser("export", help="export to a .yaml/.json file or a folder")
+    kb_export.add_argument("path")
+    kb_export.set_defaults(func=_kb_export)
+
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    result: int = args.func(args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,361 @@
+"""Turns a citizen's question into a cited German answer, a question back, or an honest "I don't know".
+
+Every fact comes from the knowledge base; the text names no source itself (the action appends the
+citation from ``source``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .dates_de import asked_day, fold
+from .hours import Closure, OfficeHours, to_local
+from .hours_text import describe_day, describe_now, weekly_overview
+from .index import KnowledgeIndex
+from .models import Faq, Notice, Office, Service, UnansweredQuestion
+from .scrub import scrub
+from .settings import Settings
+from .simple_search import tokens
+
+Topic = Literal["service", "opening_hours", "contact", "fees", "documents", "office", "faq", "auto"]
+Status = Literal["answer", "clarify", "unknown"]
+Entry = Service | Office | Faq
+
+# Words that say *what* someone wants to know, not *about what*: a question made only of these
+# (plus days) is a follow-up about the entry in the conversation's context.
+TOPIC_WORDS = frozenset(
+    tokens(
+        """kostet kosten kostenlos gebuehr gebuehren preis teuer bezahlen zahlen unterlagen dokumente
+        mitbringen mitnehmen nachweise papiere oeffnungszeiten geoeffnet offen oeffnet schliesst zeiten
+        telefon telefonnummer nummer anrufen email mail adresse anschrift erreichen kontakt zustaendig
+        termin online dauert dauer lange frist fristen samstag sonntag montag dienstag mittwoch donnerstag
+        freitag wochenende heiligabend silvester feiertag naechste naechsten woche abends frueh spaet
+        dafuer dazu dort"""
+    )
+)
+TYPES_BY_TOPIC: dict[str, tuple[str, ...] | None] = {
+    "service": ("service", "faq"),
+    "fees": ("service", "faq"),
+    "documents": ("service", "faq"),
+    "opening_hours": ("office", "service"),
+    "contact": ("office", "service"),
+    "office": ("office", "service"),
+    "faq": ("faq", "service"),
+    "auto": None,
+}
+LOW_CONFIDENCE = 0.5
+
+
+@dataclass
+class AnswerInput:
+    """A question as the action server sends it."""
+
+    question: str
+    topic: Topic = "auto"
+    service_id: str | None = None
+    office_id: str | None = None
+    entity_id: str | None = None
+    now: datetime | None = None
+
+
+@dataclass
+class Answer:
+    """The reply, as in the contract of ``POST /api/v1/answer``."""
+
+    status: Status
+    text: str
+    choices: list[dict[str, str]] = field(default_factory=list)
+    source: dict[str, str] | None = None
+    entry: dict[str, str] | None = None
+    context: dict[str, str | None] = field(default_factory=lambda: {"service_id": None, "office_id": None})
+    confidence: float = 0.0
+
+
+def euro(amount: float) -> str:
+    """German money: 111.32 -> '111,32 EUR', 1234.5 -> '1.234,50 EUR'."""
+    text = f"{amount:,.2f}".replace(",", "_").replace(".", ",").replace("_", ".")
+    return f"{text} EUR"
+
+
+def bullet_list(items: list[str]) -> str:
+    """Lines starting with '- '."""
+    return "\n".join(f"- {item}" for item in items)
+
+
+def is_follow_up(question: str) -> bool:
+    """True when the question names no subject of its own ("Und was kostet das?", "Und am Samstag?")."""
+    content = tokens(question)
+    return not content or all(t in TOPIC_WORDS or t.isdigit() for t in content) or (
+        fold(question).lstrip().startswith("und ") and len(content) <= 1
+    )
+
+
+class AnswerEngine:
+    """Answers one question against the database and the search index."""
+
+    def __init__(self, session: Session, index: KnowledgeIndex, settings: Settings) -> None:
+        self.session = session
+        self.index = index
+        self.settings = settings
+
+    # ---- entry point ------------------------------------------------------------------------
+
+    def answer(self, request: AnswerInput) -> Answer:
+        """Answer, clarify or admit not knowing; unknowns are recorded anonymously."""
+        now = to_local(request.now or datetime.now(ZoneInfo(self.settings.timezone)), self.settings.timezone)
+        subject, confidence, clarify = self._subject(request)
+        if subject is None:
+            if clarify:
+                return self._clarify(request, clarify, confidence)
+            return self._unknown(request)
+        answer = self._answer_about(subject, request.topic, request.question, now)
+        answer.confidence = round(confidence, 3)
+        return answer
+
+    # ---- finding what the question is about ---------------------------------------------------
+
+    def _entry(self, entry_id: str | None) -> Entry | None:
+        if not entry_id:
+            return None
+        for model in (Service, Office, Faq):
+            found = self.session.get(model, entry_id)
+            if found is not None:
+                return found
+        return None
+
+    def _context_entry(self, request: AnswerInput) -> Entry | None:
+        # Opening hours and contact are about an office; other topics prefer the service.
+        if request.topic in ("opening_hours", "contact", "office"):
+            return self._entry(request.office_id) or self._entry(request.service_id)
+        return self._entry(request.service_id) or self._entry(request.office_id)
+
+    def _subject(self, request: AnswerInput) -> tuple[Entry | None, float, list[Any]]:
+        chosen = self._entry(request.entity_id)
+        if chosen is not None:
+            return chosen, 1.0, []
+        context_entry = self._context_entry(request)
+        if context_entry is not None and is_follow_up(request.question):
+            return context_entry, 1.0, []
+        result = self.index.search.search(request.question, types=TYPES_BY_TOPIC.get(request.topic), k=5)
+        hits = list(result.hits)
+        if result.status == "answer" and hits:
+            top = self._entry(hits[0].id)
+            if top is not None:
+                return top, float(hits[0].confidence), []
+        if context_entry is not None and result.status == "unknown":
+            return context_entry, 0.5, []
+        if result.status == "clarify" and hits:
+            return None, float(hits[0].confidence), hits[:3]
+        return None, float(hits[0].confidence) if hits else 0.0, []
+
+    # ---- replies ------------------------------------------------------------------------------
+
+    def _record_unanswered(self, request: AnswerInput, status: str) -> None:
+        question = scrub(request.question)[:2000]
+        if question:
+            self.session.add(UnansweredQuestion(question=question, topic=request.topic, status=status))
+            self.session.commit()
+
+    def _unknown(self, request: AnswerInput) -> Answer:
+        self._record_unanswered(request, "unknown")
+        return Answer(
+            status="unknown",
+            text="Dazu habe ich leider keine gesicherte Information. " + self.settings.city_contact_text,
+            context={"service_id": request.service_id, "office_id": request.office_id},
+        )
+
+    def _clarify(self, request: AnswerInput, hits: list[Any], confidence: float) -> Answer:
+        if confidence < LOW_CONFIDENCE:
+            self._record_unanswered(request, "clarify")
+        choices = [{"type": h.type, "id": h.id, "title": h.title} for h in hits]
+        titles = [f"„{c['title']}“" for c in choices]
+        listed = titles[0] if len(titles) == 1 else ", ".join(titles[:-1]) + " oder " + titles[-1]
+        return Answer(
+            status="clarify",
+            text=f"Meinten Sie {listed}? Bitte wählen Sie aus.",
+            choices=choices,
+            context={"service_id": request.service_id, "office_id": request.office_id},
+            confidence=round(confidence, 3),
+        )
+
+    def _answer_about(self, subject: Entry, topic: str, question: str, now: datetime) -> Answer:
+        if isinstance(subject, Faq):
+            return self._faq_answer(subject)
+        if isinstance(subject, Office):
+            if topic in ("contact", "office"):
+                return self._contact_answer(subject, None)
+            if topic in ("fees", "documents", "service"):
+                return self._office_services_clarify(subject, topic)
+            return self._hours_answer(subject, None, question, now)
+        service = subject
+        if topic == "opening_hours":
+            office = self._responsible_office(service)
+            if office is not None:
+                return self._hours_answer(office, service, question, now)
+        if topic in ("contact", "office"):
+            return self._contact_answer(self._responsible_office(service), service)
+        if topic == "fees":
+            return self._fees_answer(service)
+        if topic == "documents":
+            return self._documents_answer(service)
+        return self._service_answer(service)
+
+    def _responsible_office(self, service: Service) -> Office | None:
+        ranked = sorted(service.responsibilities, key=lambda r: r.role != "zustaendige_stelle")
+        return ranked[0].office if ranked else None
+
+    @staticmethod
+    def _source(entry: Entry, title: str) -> dict[str, str]:
+        return {"title": title, "url": entry.source_url, "last_reviewed": entry.last_reviewed.isoformat()}
+
+    def _result(self, text: str, entry: Entry, title: str, service: Service | None, office: Office | None) -> Answer:
+        kind = "service" if isinstance(entry, Service) else "office" if isinstance(entry, Office) else "faq"
+        return Answer(
+            status="answer",
+            text=text,
+            source=self._source(entry, title),
+            entry={"type": kind, "id": entry.id},
+            context={"service_id": service.id if service else None, "office_id": office.id if office else None},
+        )
+
+    def _service_answer(self, service: Service) -> Answer:
+        lines = [f"{service.name}: {service.summary}"]
+        if service.deadlines:
+            lines.append("Fristen:\n" + bullet_list(service.deadlines))
+        if service.processing_time:
+            lines.append(f"Bearbeitungsdauer: {service.processing_time}")
+        for online in service.online_services:
+            lines.append(f"Online: {online['title']}: {online['url']}")
+        office = self._responsible_office(service)
+        if office is not None:
+            lines.append(f"Zuständig: {office.name}")
+        lines.append("Fragen Sie gern nach Unterlagen, Kosten oder Öffnungszeiten.")
+        return self._result("\n".join(lines), service, service.name, service, office)
+
+    def _fees_answer(self, service: Service) -> Answer:
+        office = self._responsible_office(service)
+        if not service.fees:
+            text = f"Zu den Kosten für „{service.name}“ ist nichts hinterlegt."
+            if office is not None:
+                text += f" Bitte fragen Sie bei {office.name_in_sentence or office.name} nach."
+            return self._result(text, service, service.name, service, office)
+        items = []
+        for fee in service.fees:
+            item = fee["label"]
+            if fee.get("amount_eur") is not None:
+                item += f": {euro(float(fee['amount_eur']))}"
+                if fee.get("unit"):
+                    item += f" {fee['unit']}"
+            if fee.get("note"):
+                item += f" ({fee['note']})"
+            items.append(item)
+        text = f"Kosten für „{service.name}“:\n" + bullet_list(items)
+        return self._result(text, service, service.name, service, office)
+
+    def _documents_answer(self, service: Service) -> Answer:
+        office = self._responsible_office(service)
+        if service.documents:
+            text = f"Für „{service.name}“ brauchen Sie:\n" + bullet_list(service.documents)
+        else:
+            text = f"Für „{service.name}“ sind keine besonderen Unterlagen hinterlegt."
+        if service.prerequisites:
+            text += "\nVoraussetzungen:\n" + bullet_list(service.prerequisites)
+        return self._result(text, service, service.name, service, office)
+
+    def _contact_answer(self, office: Office | None, service: Service | None) -> Answer:
+        if office is None:
+            assert service is not None
+            text = f"Für „{service.name}“ ist keine zuständige Stelle hinterlegt. " + self.settings.city_contact_text
+            return self._result(text, service, service.name, service, None)
+        lines = []
+        if service is not None:
+            lines.append(f"Für „{service.name}“ ist {office.name_in_sentence or office.name} zuständig.")
+        lines.append(office.name)
+        for address in office.addresses:
+            if address["type"] in ("besucheranschrift", "hausanschrift"):
+                lines.append(f"Adresse: {address['street']}, {address['postcode']} {address['city']}")
+                break
+        if office.phone:
+            lines.append(f"Telefon: {office.phone}")
+        if office.email:
+            lines.append(f"E-Mail: {office.email}")
+        if office.appointment_url:
+            lines.append(f"Termin: {office.appointment_url}")
+        if office.opening_hours:
+            lines.append(f"Öffnungszeiten: {weekly_overview(office.opening_hours)}")
+        if office.accessibility:
+            lines.append(f"Barrierefreiheit: {office.accessibility}")
+        return self._result("\n".join(lines), office, office.name, service, office)
+
+    def _office_services_clarify(self, office: Office, topic: str) -> Answer:
+        services = [r.service for r in office.responsibilities][:3]
+        if not services:
+            return self._contact_answer(office, None)
+        choices = [{"type": "service", "id": s.id, "title": s.name} for s in services]
+        return Answer(
+            status="clarify",
+            text=f"Um welche Leistung von {office.name_in_sentence or office.name} geht es? Bitte wählen Sie aus.",
+            choices=choices,
+            context={"service_id": None, "office_id": office.id},
+            confidence=1.0,
+        )
+
+    def _closures(self, office: Office) -> tuple[Closure, ...]:
+        notices = self.session.scalars(
+            select(Notice).where(Notice.closed.is_(True), (Notice.office_id == office.id) | Notice.office_id.is_(None))
+        )
+        return tuple(Closure(n.starts_at, n.ends_at, n.title) for n in notices)
+
+    def _active_notices(self, office: Office, now: datetime) -> list[Notice]:
+        return list(
+            self.session.scalars(
+                select(Notice).where(
+                    (Notice.office_id == office.id) | Notice.office_id.is_(None),
+                    Notice.ends_at > now,
+                    # Announce what is on now and what starts within the coming two weeks.
+                    Notice.starts_at <= now + timedelta(days=14),
+                ).order_by(Notice.starts_at)
+            )
+        )
+
+    def _hours_answer(self, office: Office, service: Service | None, question: str, now: datetime) -> Answer:
+        subject = office.name_in_sentence or office.name
+        if not office.opening_hours:
+            text = f"Für {subject} sind keine Öffnungszeiten hinterlegt."
+            if office.phone:
+                text += f" Telefon: {office.phone}"
+            return self._result(text, office, office.name, service, office)
+        hours = OfficeHours(office.opening_hours, holiday_region=self.settings.holiday_region, closures=self._closures(office))
+        asked = asked_day(question, now.date(), self.settings.holiday_region)
+        if asked.error:
+            text = f"{asked.error} Bitte nennen Sie ein gültiges Datum, zum Beispiel „am 24.12.“."
+            return self._result(text, office, office.name, service, office)
+        if asked.day is not None and asked.day != now.date():
+            text = describe_day(subject, hours, asked.day, now)
+        else:
+            text = describe_now(subject, hours, now)
+        if service is not None:
+            text = f"Für „{service.name}“ ist {subject} zuständig. " + text
+        text += f"\nÖffnungszeiten: {weekly_overview(office.opening_hours)}"
+        if office.opening_hours_note:
+            text += f"\n{office.opening_hours_note}"
+        if office.appointment_url:
+            text += f"\nTermin: {office.appointment_url}"
+        for notice in self._active_notices(office, now):
+            text += f"\nHinweis: {notice.title}" + (f": {notice.text}" if notice.text else "")
+        return self._result(text, office, office.name, service, office)
+
+    def _faq_answer(self, faq: Faq) -> Answer:
+        text = faq.answer
+        for link in faq.links:
+            text += f"\n{link['title']}: {link['url']}"
+        service = self.session.get(Service, faq.service_id) if faq.service_id else None
+        office = self.session.get(Office, faq.office_id) if faq.office_id else None
+        return self._result(text, faq, faq.questions[0], service, office)
+

@@ -1,0 +1,69 @@
+"""The FastAPI application: one place where every router is included."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from sqlalchemy import func, select
+
+from .db import create_schema, make_engine, make_session_factory
+from .deps import Runtime
+from .index import KnowledgeIndex
+from .kb_io import import_path
+from .models import Service
+from .settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+
+def prepare(runtime: Runtime) -> None:
+    """Create the schema (development), seed an empty database, build the search index."""
+    settings = runtime.settings
+    if settings.env != "production":
+        create_schema(runtime.engine)
+    with runtime.sessions() as session:
+        empty = session.scalar(select(func.count()).select_from(Service)) == 0
+        if empty and settings.should_seed and settings.seed_path.exists():
+            report = import_path(session, settings.seed_path)
+            log.info("seeded the knowledge base from %s: %s", settings.seed_path, report.counts)
+        index = KnowledgeIndex(settings)
+        index.rebuild(session)
+    runtime.index = index
+    runtime.ready = True
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app; the database and the search index are prepared on start-up, not at import."""
+    settings = settings or get_settings()
+    settings.check_production_safety()
+    engine = make_engine(settings.database_url)
+    runtime = Runtime(settings=settings, engine=engine, sessions=make_session_factory(engine))
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        prepare(runtime)
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="Kumpel knowledge service",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url="/api/docs" if settings.env != "production" else None,
+        redoc_url=None,
+    )
+    app.state.runtime = runtime
+
+    from .routers import answer, health
+
+    app.include_router(health.router)
+    app.include_router(answer.router)
+    # Other parts add one line each here (submissions, webchat, feedback, ...).
+    from . import feedback, webchat  # web widget: static files + demo page, anonymous ratings
+
+    app.include_router(webchat.router)
+    app.include_router(feedback.router)
+    return app

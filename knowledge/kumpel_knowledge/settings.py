@@ -1,0 +1,76 @@
+"""One settings class for the knowledge service, read from ``KUMPEL_*`` environment variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+KNOWLEDGE_DIR = REPO_ROOT / "knowledge"
+SEED_DIR = KNOWLEDGE_DIR / "data" / "seed"
+SCHEMA_PATH = KNOWLEDGE_DIR / "data" / "schema" / "kumpel-kb.schema.json"
+
+PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "secret", "dev-secret-change-me"})
+
+
+class Settings(BaseSettings):
+    """Configuration of the knowledge service (see docs/contracts.md)."""
+
+    model_config = SettingsConfigDict(env_prefix="KUMPEL_", extra="ignore")
+
+    env: Literal["development", "test", "production"] = "development"
+    database_url: str = f"sqlite:///{REPO_ROOT / 'var' / 'kumpel.db'}"
+    embedding_model: str = str(KNOWLEDGE_DIR / "models" / "multilingual-e5-small")
+    # "hybrid" (embeddings + lexical), "lexical" (no model: fast tests) or "dense".
+    search_mode: str = "hybrid"
+    secret_key: str = "dev-secret-change-me"
+    action_token: str = "dev-secret-change-me"
+    token_max_age_seconds: int = 8 * 3600
+    timezone: str = "Europe/Berlin"
+    holiday_region: str = "NW"
+    seed_on_start: bool | None = None
+    seed_path: Path = SEED_DIR
+    submission_retention_days: int = 180
+    city_contact_text: str = Field(
+        default=(
+            "Bitte wenden Sie sich an die Stadtverwaltung Krefeld (Telefon 02151 86-0, "
+            "www.krefeld.de) oder an die Behördennummer 115 (Mo-Fr 8-18 Uhr)."
+        )
+    )
+
+    @property
+    def should_seed(self) -> bool:
+        """Seed an empty database on start: by default only in development."""
+        if self.seed_on_start is None:
+            return self.env == "development"
+        return self.seed_on_start
+
+    def check_production_safety(self) -> None:
+        """Refuse to run in production with a placeholder secret.
+
+        Raises:
+            RuntimeError: when a secret is missing or a known placeholder.
+        """
+        if self.env != "production":
+            return
+        weak = [
+            name
+            for name, value in (("KUMPEL_SECRET_KEY", self.secret_key), ("KUMPEL_ACTION_TOKEN", self.action_token))
+            if value.strip().lower() in PLACEHOLDER_SECRETS or len(value) < 16
+        ]
+        if weak:
+            raise RuntimeError(
+                "Refusing to start with KUMPEL_ENV=production and a placeholder secret: "
+                + ", ".join(weak)
+                + " must be set to a random value of at least 16 characters."
+            )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Settings from the environment, built once per process."""
+    return Settings()
