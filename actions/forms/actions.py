@@ -1,0 +1,242 @@
+"""Rasa side of the form workflows: one validation action per form, one ask action, one finish action.
+
+How it fits Rasa 3.6's form loop: every form in domain.yml has the single required slot
+``form_status``. The validation action ``validate_<form>_form`` runs the engine on the latest
+message, stores the engine state in the slot ``form_data`` and always sets ``requested_slot`` to
+``form_status`` (so the form never rejects a turn, not even a knowledge question, which it answers
+itself and then returns to the same question). The form then calls ``action_ask_form_status``,
+which asks the engine's next question. Confirming or cancelling fills ``form_status``, the form
+ends, and the rule after it runs ``action_finish_form``, which submits to the knowledge service
+with an idempotency key (stored exactly once) or just clears the slots.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from abc import abstractmethod
+from datetime import date, datetime
+from typing import Any, Optional
+from zoneinfo import ZoneInfo
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.forms.engine import CONFIRM, export_data, prompt_for, step
+from actions.forms.spec import FormSpec, load_spec, spec_for_loop
+from actions.knowledge_client import KnowledgeClient, KnowledgeServiceError
+from actions.replies import reply_for
+
+logger = logging.getLogger(__name__)
+
+SLOT_FORM_DATA = "form_data"
+SLOT_FORM_STATUS = "form_status"
+REQUESTED_SLOT = "requested_slot"
+STATUS_CONFIRMED = "confirmed"
+STATUS_CANCELLED = "cancelled"
+TIMEZONE = ZoneInfo("Europe/Berlin")
+# Same test seam as the knowledge actions: integration tests pin the clock.
+FIXED_NOW_ENV = "KUMPEL_FIXED_NOW"
+INTENT_TOPICS = {
+    "ask_service": "service",
+    "ask_opening_hours": "opening_hours",
+    "ask_contact": "contact",
+    "ask_fees": "fees",
+    "ask_documents": "documents",
+}
+
+
+def fixed_now() -> Optional[str]:
+    return os.environ.get(FIXED_NOW_ENV) or None
+
+
+def today_in_city() -> date:
+    """Today's date in Europe/Berlin (or the pinned test clock)."""
+    pinned = fixed_now()
+    if pinned:
+        return datetime.fromisoformat(pinned).date()
+    return datetime.now(TIMEZONE).date()
+
+
+def latest_user_timestamp(tracker: Tracker) -> float:
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return float(event.get("timestamp") or 0.0)
+    return 0.0
+
+
+def form_start_timestamp(tracker: Tracker, loop_name: str) -> Optional[float]:
+    """When the current run of the form began: the last activation event of this loop."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "active_loop" and event.get("name") == loop_name:
+            return float(event.get("timestamp") or 0.0)
+    return None
+
+
+class SpecFormValidation(Action):
+    """Validation action of one spec-driven form (``validate_<form>_form``)."""
+
+    def __init__(self, client: Optional[KnowledgeClient] = None) -> None:
+        self.client = client or KnowledgeClient()
+
+    @property
+    @abstractmethod
+    def form(self) -> str:
+        """The spec name (``dog_tax_registration``)."""
+
+    def name(self) -> str:
+        return f"validate_{self.form}_form"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        spec = load_spec(self.form)
+        activating = (tracker.active_loop or {}).get("name") != spec.loop_name
+        state = None if activating else tracker.get_slot(SLOT_FORM_DATA)
+        latest = tracker.latest_message or {}
+        intent = (latest.get("intent") or {}).get("name")
+        confidence = float((latest.get("intent") or {}).get("confidence") or 0.0)
+        result = step(
+            spec,
+            state,
+            str(latest.get("text") or ""),
+            today=today_in_city(),
+            intent=intent,
+            intent_confidence=confidence,
+            now_ts=latest_user_timestamp(tracker),
+        )
+        for message in result.messages:
+            dispatcher.utter_message(text=message)
+        if result.outcome == "question":
+            await self._answer_question(dispatcher, tracker, spec, str(latest.get("text") or ""), intent)
+        if result.outcome == "confirmed":
+            return [
+                SlotSet(SLOT_FORM_DATA, result.state),
+                SlotSet(SLOT_FORM_STATUS, STATUS_CONFIRMED),
+                SlotSet(REQUESTED_SLOT, None),
+            ]
+        if result.outcome in {"cancelled", "declined"}:
+            return [
+                SlotSet(SLOT_FORM_DATA, None),
+                SlotSet(SLOT_FORM_STATUS, STATUS_CANCELLED),
+                SlotSet(REQUESTED_SLOT, None),
+            ]
+        return [SlotSet(SLOT_FORM_DATA, result.state), SlotSet(REQUESTED_SLOT, SLOT_FORM_STATUS)]
+
+    async def _answer_question(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        spec: FormSpec,
+        question: str,
+        intent: Optional[str],
+    ) -> None:
+        """A knowledge question in the middle of a form: answer it, then the form asks again."""
+        topic = INTENT_TOPICS.get(intent or "", "auto")
+        context = {"service_id": tracker.get_slot("service_id"), "office_id": tracker.get_slot("office_id")}
+        try:
+            answer = await self.client.answer(question, topic, context=context, now=fixed_now())
+        except KnowledgeServiceError as error:
+            logger.warning("knowledge service failed during form %s: %s", spec.form, error)
+            dispatcher.utter_message(response="utter_knowledge_unavailable")
+        else:
+            reply = reply_for(answer, topic)
+            reply.pop("buttons", None)  # choices would leave the form; the citizen can ask again later
+            dispatcher.utter_message(**reply)
+        dispatcher.utter_message(text=f"Weiter mit Ihrer {spec.title}:")
+
+
+class ValidateDogTaxRegistrationForm(SpecFormValidation):
+    form = "dog_tax_registration"
+
+
+class ValidateDogTaxDeregistrationForm(SpecFormValidation):
+    form = "dog_tax_deregistration"
+
+
+class ValidateWaterMeterReadingForm(SpecFormValidation):
+    form = "water_meter_reading"
+
+
+class ActionAskFormStatus(Action):
+    """Asks the next question of whichever spec-driven form is active (or shows the summary)."""
+
+    def __init__(self, client: Optional[KnowledgeClient] = None) -> None:
+        self.client = client or KnowledgeClient()
+
+    def name(self) -> str:
+        return "action_ask_form_status"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        state = tracker.get_slot(SLOT_FORM_DATA) or {}
+        spec = spec_for_loop((tracker.active_loop or {}).get("name")) or (
+            load_spec(state["form"]) if state.get("form") else None
+        )
+        if spec is None or not state:
+            return []
+        estimate_text = None
+        if state.get("pending") == CONFIRM and spec.estimate:
+            estimate_text = await self._estimate(spec, state)
+        dispatcher.utter_message(**prompt_for(spec, state, estimate_text))
+        return []
+
+    async def _estimate(self, spec: FormSpec, state: dict[str, Any]) -> str:
+        """The expected fee, computed by the knowledge service from the knowledge base's rates."""
+        try:
+            body = await self.client.request(
+                "POST",
+                "/api/v1/submissions/estimate",
+                json={"form": spec.form, "data": export_data(spec, state.get("values") or {})},
+            )
+        except KnowledgeServiceError as error:
+            logger.warning("estimate failed for %s: %s", spec.form, error)
+            body = {}
+        return str(body.get("text") or "Die genaue Höhe der Steuer teilt Ihnen die Stadt im Bescheid mit.")
+
+
+class ActionFinishForm(Action):
+    """After a form ends: submit it exactly once (idempotency key) or just forget a cancelled one."""
+
+    def __init__(self, client: Optional[KnowledgeClient] = None) -> None:
+        self.client = client or KnowledgeClient()
+
+    def name(self) -> str:
+        return "action_finish_form"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        reset: list[EventType] = [SlotSet(SLOT_FORM_DATA, None), SlotSet(SLOT_FORM_STATUS, None)]
+        status = tracker.get_slot(SLOT_FORM_STATUS)
+        state = tracker.get_slot(SLOT_FORM_DATA) or {}
+        if status != STATUS_CONFIRMED or not state.get("form"):
+            return reset
+        spec = load_spec(state["form"])
+        started = form_start_timestamp(tracker, spec.loop_name)
+        key = f"{tracker.sender_id}:{spec.form}:{started if started is not None else 'unknown'}"
+        try:
+            body = await self.client.request(
+                "POST",
+                "/api/v1/submissions",
+                json={"form": spec.form, "data": export_data(spec, state.get("values") or {}), "language": "de"},
+                headers={"Idempotency-Key": key},
+            )
+        except KnowledgeServiceError as error:
+            logger.warning("submission of %s failed: %s", spec.form, error)
+            dispatcher.utter_message(
+                text=(
+                    "Entschuldigung, ich konnte Ihre Angaben gerade nicht übermitteln. Ihre Angaben sind "
+                    "noch da: Bitte versuchen Sie es gleich noch einmal."
+                ),
+                buttons=[{"title": "Erneut senden", "payload": "/retry_form_submission"}],
+            )
+            return []
+        reference = str(body.get("reference") or "")
+        dispatcher.utter_message(
+            text=spec.submitted_text.format(reference=reference),
+            json_message={"kumpel": {"form": spec.form, "reference": reference}},
+        )
+        return reset

@@ -1,0 +1,174 @@
+"""Declarative form specs: one YAML file per form in ``actions/forms/specs/``.
+
+A spec names the form, its privacy notice, its fields (type, prompt, summary label, export name,
+conditions, cue words) and its closing texts. The generic engine does the rest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Optional
+
+import yaml
+
+SPEC_DIR = Path(__file__).resolve().parent / "specs"
+
+FIELD_TYPES = frozenset(
+    {
+        "consent", "yes_no", "person_name", "short_name", "text", "street", "postcode", "email", "date",
+        "chip", "iban", "count", "choice", "tag_number", "meter_number", "meter_reading",
+    }
+)
+
+
+class SpecError(ValueError):
+    """A form spec is malformed (raised when it is loaded, so a bad spec never reaches a citizen)."""
+
+
+@dataclass(frozen=True)
+class Condition:
+    """Ask a field only when another field has (or has not) a given value."""
+
+    field: str
+    equals: Any = None
+    not_equals: Any = None
+
+    def holds(self, values: dict[str, Any]) -> bool:
+        if values.get(self.field) is None:
+            return False
+        if self.not_equals is not None:
+            return values[self.field] != self.not_equals
+        return values[self.field] == self.equals
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    name: str
+    type: str
+    prompt: str
+    label: str
+    export: str
+    optional: bool = False
+    when: Optional[Condition] = None
+    aliases: tuple[str, ...] = ()
+    cues: tuple[str, ...] = ()
+    options: tuple[dict[str, Any], ...] = ()
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def has_buttons(self) -> bool:
+        return self.type in {"consent", "yes_no", "choice"} or self.optional
+
+
+@dataclass(frozen=True)
+class FormSpec:
+    form: str
+    title: str
+    fields: tuple[FieldSpec, ...]
+    submitted_text: str
+    cancelled_text: str
+    declined_text: str
+    summary_intro: str
+    estimate: bool = False
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def loop_name(self) -> str:
+        """Name of the Rasa form (loop) in domain.yml."""
+        return f"{self.form}_form"
+
+    def field(self, name: str) -> FieldSpec:
+        for spec_field in self.fields:
+            if spec_field.name == name:
+                return spec_field
+        raise KeyError(name)
+
+    def is_active(self, spec_field: FieldSpec, values: dict[str, Any]) -> bool:
+        return spec_field.when is None or spec_field.when.holds(values)
+
+    def active_fields(self, values: dict[str, Any]) -> list[FieldSpec]:
+        return [spec_field for spec_field in self.fields if self.is_active(spec_field, values)]
+
+
+def _field_from_dict(raw: dict[str, Any], form: str) -> FieldSpec:
+    missing = [key for key in ("name", "type", "prompt", "label", "export") if key not in raw]
+    if missing:
+        raise SpecError(f"{form}: field {raw.get('name', '?')} lacks {', '.join(missing)}")
+    if raw["type"] not in FIELD_TYPES:
+        raise SpecError(f"{form}: field {raw['name']} has unknown type {raw['type']!r}")
+    when = raw.get("when")
+    condition = Condition(when["field"], when.get("equals"), when.get("not_equals")) if when else None
+    options = tuple(raw.get("options") or ())
+    if raw["type"] == "choice" and not options:
+        raise SpecError(f"{form}: choice field {raw['name']} needs options")
+    known = {"name", "type", "prompt", "label", "export", "optional", "when", "aliases", "cues", "options"}
+    return FieldSpec(
+        name=raw["name"],
+        type=raw["type"],
+        prompt=str(raw["prompt"]).strip(),
+        label=raw["label"],
+        export=raw["export"],
+        optional=bool(raw.get("optional", False)),
+        when=condition,
+        aliases=tuple(str(alias).lower() for alias in raw.get("aliases") or ()),
+        cues=tuple(str(cue).lower() for cue in raw.get("cues") or ()),
+        options=options,
+        params={key: value for key, value in raw.items() if key not in known},
+    )
+
+
+def parse_spec(raw: dict[str, Any]) -> FormSpec:
+    """Build and check a FormSpec from its YAML mapping."""
+    form = raw.get("form")
+    if not form:
+        raise SpecError("spec without 'form'")
+    fields = tuple(_field_from_dict(item, form) for item in raw.get("fields") or ())
+    names = [spec_field.name for spec_field in fields]
+    if len(set(names)) != len(names):
+        raise SpecError(f"{form}: duplicate field names")
+    for spec_field in fields:
+        if spec_field.when and spec_field.when.field not in names[: names.index(spec_field.name)]:
+            raise SpecError(f"{form}: {spec_field.name} depends on {spec_field.when.field}, which must come before it")
+        after = spec_field.params.get("not_before")
+        if after and after not in names:
+            raise SpecError(f"{form}: {spec_field.name} refers to unknown field {after}")
+    if not fields or fields[0].type != "consent":
+        raise SpecError(f"{form}: the first field must be the privacy consent")
+    known = {"form", "title", "fields", "submitted_text", "cancelled_text", "declined_text", "summary_intro", "estimate"}
+    return FormSpec(
+        form=form,
+        title=raw["title"],
+        fields=fields,
+        submitted_text=str(raw["submitted_text"]).strip(),
+        cancelled_text=str(raw["cancelled_text"]).strip(),
+        declined_text=str(raw["declined_text"]).strip(),
+        summary_intro=str(raw.get("summary_intro") or "Bitte prüfen Sie Ihre Angaben:").strip(),
+        estimate=bool(raw.get("estimate", False)),
+        params={key: value for key, value in raw.items() if key not in known},
+    )
+
+
+@lru_cache(maxsize=None)
+def load_spec(form: str) -> FormSpec:
+    """The spec of one form by name (``dog_tax_registration``), read once per process."""
+    path = SPEC_DIR / f"{form}.yml"
+    if not path.is_file():
+        raise KeyError(form)
+    with path.open(encoding="utf-8") as handle:
+        return parse_spec(yaml.safe_load(handle))
+
+
+def all_forms() -> list[str]:
+    return sorted(path.stem for path in SPEC_DIR.glob("*.yml"))
+
+
+def spec_for_loop(loop_name: Optional[str]) -> Optional[FormSpec]:
+    """The spec of a Rasa form loop name (``dog_tax_registration_form``), or None."""
+    if not loop_name or not loop_name.endswith("_form"):
+        return None
+    try:
+        return load_spec(loop_name.removesuffix("_form"))
+    except KeyError:
+        return None
