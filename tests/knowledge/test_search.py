@@ -1,0 +1,216 @@
+"""Unit tests of the hybrid German search: what a citizen's question finds.
+
+Lexical tests need no model; the tests marked ``real_model`` load the e5 model built by
+``python -m kumpel_knowledge.search.build_model`` and are skipped (with the reason) when
+it has not been built.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "knowledge"))
+
+from kumpel_knowledge.search import HybridSearch, SearchDoc  # noqa: E402
+from kumpel_knowledge.search.dense import DEFAULT_MODEL_DIR  # noqa: E402
+from kumpel_knowledge.search.german import compound_parts, fold  # noqa: E402
+
+DOCS = [
+    SearchDoc("svc-dog-tax", "service", "Hund zur Hundesteuer anmelden",
+              ("Hundesteuer Anmeldung", "Wie melde ich meinen Hund an?",
+               "Wer in Krefeld einen Hund hält, meldet ihn innerhalb von zwei Wochen zur Hundesteuer an.")),
+    SearchDoc("svc-resident-parking", "service", "Bewohnerparkausweis beantragen",
+              ("Anwohnerparkausweis", "Bewohnerparken",
+               "Wer in einer Bewohnerparkzone wohnt, kann einen Ausweis für sein Fahrzeug beantragen.")),
+    SearchDoc("svc-id-card", "service", "Personalausweis beantragen",
+              ("Neuer Personalausweis", "Perso beantragen",
+               "Den Personalausweis beantragen Sie persönlich mit einem biometrischen Passbild.")),
+    SearchDoc("off-citizens-office", "office", "Bürgerbüro Krefeld Mitte",
+              ("Bürgerservice", "Meldeamt", "Einwohnermeldeamt")),
+    SearchDoc("svc-change-address", "service", "Wohnsitz ummelden",
+              ("Ummeldung nach Umzug", "Neue Adresse melden",
+               "Nach einem Umzug melden Sie Ihre neue Wohnung innerhalb von zwei Wochen an.")),
+    SearchDoc("svc-bulky-waste", "service", "Sperrmüll anmelden",
+              ("Sperrmüllabholung", "Sperrgut abholen lassen", "Alte Möbel und große Gegenstände abholen lassen.")),
+    SearchDoc("faq-marriage", "faq", "Wie melde ich eine Eheschließung an?",
+              ("Heiraten in Krefeld", "Trauung anmelden", "Standesamt Hochzeit")),
+]
+
+OUT_OF_SCOPE = ["Wie wird das Wetter morgen?", "Wer hat das Fußballspiel gestern gewonnen?",
+                "Erzähl mir einen Witz", "Was ist die Hauptstadt von Frankreich?"]
+
+
+@pytest.fixture(scope="module")
+def lexical() -> HybridSearch:
+    search = HybridSearch(mode="lexical")
+    search.rebuild(DOCS)
+    return search
+
+
+def top_id(search: HybridSearch, question: str, **kwargs: object) -> str | None:
+    result = search.search(question, **kwargs)  # type: ignore[arg-type]
+    return result.hits[0].id if result.hits else None
+
+
+# ------------------------------------------------------------ German text analysis
+def test_umlaut_and_sharp_s_folding() -> None:
+    assert fold("Bürgerbüro") == fold("Buergerbuero") == "buergerbuero"
+    assert fold("Straße") == fold("STRASSE") == "strasse"
+
+
+def test_compound_splitting_finds_the_parts() -> None:
+    parts = compound_parts("Anwohnerparkausweis")
+    assert "anwohner" in parts and "parkausweis" in parts
+    assert "ausweis" in parts  # split again: park|ausweis
+
+
+# ------------------------------------------------------------ lexical search
+def test_question_without_umlauts_finds_the_office(lexical: HybridSearch) -> None:
+    assert top_id(lexical, "Wo ist das Buergerbuero?") == "off-citizens-office"
+
+
+def test_compound_typed_apart_finds_the_service(lexical: HybridSearch) -> None:
+    # the entry only knows the compound "Anwohnerparkausweis"
+    assert top_id(lexical, "Parkausweis für Anwohner") == "svc-resident-parking"
+
+
+def test_typo_still_finds_the_service(lexical: HybridSearch) -> None:
+    result = lexical.search("Persnalausweis beantargen")
+    assert result.status in ("answer", "clarify")
+    assert result.hits[0].id == "svc-id-card"
+
+
+def test_lemmas_match_inflected_words(lexical: HybridSearch) -> None:
+    assert top_id(lexical, "Hunde anmelden") == "svc-dog-tax"
+
+
+def test_type_filter_limits_the_candidates(lexical: HybridSearch) -> None:
+    result = lexical.search("Hochzeit anmelden", types={"service"})
+    assert all(hit.type == "service" for hit in result.hits)
+    assert top_id(lexical, "Hochzeit anmelden", types={"faq"}) == "faq-marriage"
+
+
+@pytest.mark.parametrize("question", OUT_OF_SCOPE)
+def test_out_of_scope_question_is_unknown_lexically(lexical: HybridSearch, question: str) -> None:
+    assert lexical.search(question).status == "unknown"
+
+
+@pytest.mark.parametrize("question", [
+    "", "   ", "?!", "x" * 10_000, "<script>alert('x')</script>", "'; DROP TABLE services; --",
+    "🐶🐶🐶", "Hundesteuer " * 1500, "\x00\x01 Hund",
+])
+def test_bad_input_gives_a_decision_not_an_error(lexical: HybridSearch, question: str) -> None:
+    result = lexical.search(question)
+    assert result.status in ("answer", "clarify", "unknown")
+    assert len(result.hits) <= 5
+
+
+def test_clarify_offers_at_most_three_choices(lexical: HybridSearch) -> None:
+    for question in ("anmelden", "beantragen", "melden Umzug Hund"):
+        result = lexical.search(question)
+        if result.status == "clarify":
+            assert 1 <= len(result.hits) <= 3
+
+
+# ------------------------------------------------------------ live edits
+def test_upsert_is_visible_to_the_next_search() -> None:
+    search = HybridSearch(mode="lexical")
+    search.rebuild(DOCS)
+    assert search.search("Fischereischein").status == "unknown"
+    search.upsert(SearchDoc("svc-fishing", "service", "Fischereischein beantragen", ("Angelschein",)))
+    assert top_id(search, "Fischereischein") == "svc-fishing"
+    assert top_id(search, "Angelschein beantragen") == "svc-fishing"
+    # an edit replaces the old texts
+    search.upsert(SearchDoc("svc-fishing", "service", "Jugendfischereischein", ("Angeln für Kinder",)))
+    assert top_id(search, "Jugendfischereischein") == "svc-fishing"
+    assert all(h.title != "Fischereischein beantragen" for h in search.search("Fischereischein").hits)
+
+
+def test_remove_takes_the_entry_out_at_once() -> None:
+    search = HybridSearch(mode="lexical")
+    search.rebuild(DOCS)
+    assert top_id(search, "Sperrmüll anmelden") == "svc-bulky-waste"
+    search.remove("svc-bulky-waste")
+    assert all(hit.id != "svc-bulky-waste" for hit in search.search("Sperrmüll anmelden").hits)
+    search.remove("does-not-exist")  # no error
+    assert len(search) == len(DOCS) - 1
+
+
+def test_searches_during_edits_never_fail() -> None:
+    search = HybridSearch(mode="lexical")
+    search.rebuild(DOCS)
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def ask() -> None:
+        while not stop.is_set():
+            try:
+                result = search.search("Personalausweis beantragen")
+                assert result.hits and result.hits[0].id == "svc-id-card"
+            except BaseException as exc:  # noqa: BLE001 - collected and reported below
+                errors.append(exc)
+                return
+
+    readers = [threading.Thread(target=ask) for _ in range(3)]
+    for reader in readers:
+        reader.start()
+    for n in range(30):
+        search.upsert(SearchDoc(f"svc-extra-{n}", "service", f"Zusatzleistung {n}", (f"Sondergenehmigung Nummer {n}",)))
+        search.remove(f"svc-extra-{n - 5}")
+    stop.set()
+    for reader in readers:
+        reader.join()
+    assert errors == []
+
+
+# ------------------------------------------------------------ the real embedding model
+needs_model = pytest.mark.skipif(
+    not (DEFAULT_MODEL_DIR / "modules.json").is_file(),
+    reason=f"embedding model not built at {DEFAULT_MODEL_DIR}; run "
+           "`python -m kumpel_knowledge.search.build_model` (make setup does)",
+)
+
+
+@pytest.fixture(scope="module")
+def hybrid() -> HybridSearch:
+    search = HybridSearch()
+    search.rebuild(DOCS)
+    return search
+
+
+@needs_model
+@pytest.mark.parametrize(("question", "expected"), [
+    ("Ich hab mir nen Hund geholt, muss ich den irgendwo melden?", "svc-dog-tax"),
+    ("bin gerade umgezogen, was muss ich jetzt machen", "svc-change-address"),
+    ("wie werde ich mein altes Sofa los", "svc-bulky-waste"),
+    ("Wir wollen heiraten", "faq-marriage"),
+])
+def test_real_model_understands_paraphrases(hybrid: HybridSearch, question: str, expected: str) -> None:
+    result = hybrid.search(question)
+    assert result.status != "unknown"
+    assert result.hits[0].id == expected
+
+
+@needs_model
+@pytest.mark.parametrize("question", OUT_OF_SCOPE)
+def test_real_model_says_unknown_out_of_scope(hybrid: HybridSearch, question: str) -> None:
+    assert hybrid.search(question).status == "unknown"
+
+
+@needs_model
+def test_real_model_edit_is_found_within_a_second(hybrid: HybridSearch) -> None:
+    started = time.perf_counter()
+    hybrid.upsert(SearchDoc("svc-fishing", "service", "Fischereischein beantragen",
+                            ("Angelschein", "Ich möchte angeln gehen, was brauche ich?")))
+    result = hybrid.search("Angelschein beantragen")
+    elapsed = time.perf_counter() - started
+    assert result.hits and result.hits[0].id == "svc-fishing"
+    assert elapsed < 1.0
+    hybrid.remove("svc-fishing")
+    assert all(hit.id != "svc-fishing" for hit in hybrid.search("Angelschein beantragen").hits)
