@@ -6,6 +6,7 @@ citation from ``source``).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -39,6 +40,14 @@ TOPIC_WORDS = frozenset(
         dafuer dazu dort"""
     )
 )
+DAY_WORDS = frozenset(
+    tokens(
+        """heute morgen uebermorgen gestern heiligabend silvester weihnachten weihnachtstag neujahr ostern
+        ostermontag karfreitag pfingsten pfingstmontag fronleichnam allerheiligen feiertag feiertagen
+        januar februar maerz april mai juni juli august september oktober november dezember
+        vormittag nachmittag mittags abends uhr montags dienstags mittwochs donnerstags freitags samstags"""
+    )
+)
 TYPES_BY_TOPIC: dict[str, tuple[str, ...] | None] = {
     "service": ("service", "faq"),
     "fees": ("service", "faq"),
@@ -50,6 +59,13 @@ TYPES_BY_TOPIC: dict[str, tuple[str, ...] | None] = {
     "auto": None,
 }
 LOW_CONFIDENCE = 0.5
+# When Rasa sends topic "auto", the wording often says what kind of fact is wanted.
+_TOPIC_CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("opening_hours", re.compile(r"oeffnungszeit|geoeffnet|\boffen\b|oeffnet|\bzu\b\W*$|wann .*\b(auf|da)\b|schliesst|sprechzeit")),
+    ("fees", re.compile(r"kost|gebuehr|preis|teuer|\beuro\b|bezahlen|wie ?viel")),
+    ("documents", re.compile(r"unterlagen|dokumente|mitbringen|mitnehmen|nachweis|brauche ich")),
+    ("contact", re.compile(r"telefon|nummer|anrufen|e-?mail|adresse|anschrift|\bwo (ist|finde|sitzt)|erreich|kontakt|zustaendig")),
+)
 
 
 @dataclass
@@ -88,6 +104,20 @@ def bullet_list(items: list[str]) -> str:
     return "\n".join(f"- {item}" for item in items)
 
 
+def infer_topic(question: str) -> Topic:
+    """The kind of fact the wording asks for; "auto" when it does not tell."""
+    text = fold(question)
+    for topic, cue in _TOPIC_CUES:
+        if cue.search(text):
+            return topic  # type: ignore[return-value]
+    return "auto"
+
+
+def subject_words(question: str) -> str:
+    """The question without words about days and kinds of facts: what it is *about*."""
+    return " ".join(t for t in tokens(question) if t not in TOPIC_WORDS and t not in DAY_WORDS and not t.isdigit())
+
+
 def is_follow_up(question: str) -> bool:
     """True when the question names no subject of its own ("Und was kostet das?", "Und am Samstag?")."""
     content = tokens(question)
@@ -109,6 +139,8 @@ class AnswerEngine:
     def answer(self, request: AnswerInput) -> Answer:
         """Answer, clarify or admit not knowing; unknowns are recorded anonymously."""
         now = to_local(request.now or datetime.now(ZoneInfo(self.settings.timezone)), self.settings.timezone)
+        if request.topic == "auto":
+            request.topic = infer_topic(request.question)
         subject, confidence, clarify = self._subject(request)
         if subject is None:
             if clarify:
@@ -142,8 +174,20 @@ class AnswerEngine:
         context_entry = self._context_entry(request)
         if context_entry is not None and is_follow_up(request.question):
             return context_entry, 1.0, []
-        result = self.index.search.search(request.question, types=TYPES_BY_TOPIC.get(request.topic), k=5)
+        types = TYPES_BY_TOPIC.get(request.topic)
+        result = self.index.search.search(request.question, types=types, k=5)
+        if result.status != "answer":
+            # Words about days and kinds of facts ("an Heiligabend", "offen") dilute the match.
+            reduced = subject_words(request.question)
+            if reduced and reduced != fold(request.question):
+                retry = self.index.search.search(reduced, types=types, k=5)
+                if retry.status == "answer" or (retry.status == "clarify" and result.status == "unknown"):
+                    result = retry
         hits = list(result.hits)
+        if result.status == "clarify" and hits:
+            named = self._named_in_question(request.question, hits[:3])
+            if named is not None:
+                return named, float(hits[0].confidence), []
         if result.status == "answer" and hits:
             top = self._entry(hits[0].id)
             if top is not None:
@@ -153,6 +197,19 @@ class AnswerEngine:
         if result.status == "clarify" and hits:
             return None, float(hits[0].confidence), hits[:3]
         return None, float(hits[0].confidence) if hits else 0.0, []
+
+    def _named_in_question(self, question: str, hits: list[Any]) -> Entry | None:
+        """The one candidate whose name or synonym the citizen wrote out ("das Bürgerbüro")."""
+        text = f" {' '.join(re.findall(r'[a-z0-9]+', fold(question)))} "
+        named = []
+        for hit in hits:
+            entry = self._entry(hit.id)
+            if entry is None or isinstance(entry, Faq):
+                continue
+            names = [entry.name, *entry.synonyms]
+            if any(f" {' '.join(re.findall(r'[a-z0-9]+', fold(n)))} " in text for n in names if n.strip()):
+                named.append(entry)
+        return named[0] if len(named) == 1 else None
 
     # ---- replies ------------------------------------------------------------------------------
 

@@ -66,4 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(webchat.router)
     app.include_router(feedback.router)
+    from .submissions.router import router as submissions_router  # chat forms (owner: forms)
+
+    app.include_router(submissions_router)
     return app

@@ -22,14 +22,12 @@ def day_label(day: date) -> str:
 
 
 def relative_day(day: date, today: date) -> str:
-    """'heute', 'morgen', 'übermorgen' or 'am Montag, 28.12.'"""
+    """'heute', 'morgen' or 'am Montag, 28.12.'"""
     offset = (day - today).days
     if offset == 0:
         return "heute"
     if offset == 1:
         return "morgen"
-    if offset == 2:
-        return "übermorgen"
     return f"am {day_label(day)}"
 
 

@@ -1,0 +1,214 @@
+"""HTTP API of form submissions (docs/contracts.md, "Form submissions").
+
+- ``POST /api/v1/submissions`` (action server only: bearer ``KUMPEL_ACTION_TOKEN``, header
+  ``Idempotency-Key``): 201 with a new reference, 200 with the same reference for a repeated key.
+- ``POST /api/v1/submissions/estimate``: the expected fee from the knowledge base (no data stored).
+- Staff (role ``editor``: submissions hold personal data): list, view, export as JSON or CSV;
+  every view and export is written to the audit log (who and which references, no citizen data).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Response
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..deps import get_session, get_settings_dep
+from ..models import AuditLog, Submission
+from ..settings import Settings
+from . import store
+from .estimate import ESTIMATORS
+from .forms import FORMS
+
+router = APIRouter(tags=["submissions"])
+
+MAX_FIELDS = 60
+MAX_VALUE_CHARS = 1000
+KEY_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9._-]{0,99}$")
+Scalar = str | int | float | bool | None
+
+
+class SubmissionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    form: str = Field(min_length=1, max_length=80)
+    data: dict[str, Scalar]
+    language: Literal["de", "en"] = "de"
+
+    @field_validator("form")
+    @classmethod
+    def known_form(cls, value: str) -> str:
+        if value not in FORMS:
+            raise ValueError(f"unknown form; known: {', '.join(sorted(FORMS))}")
+        return value
+
+    @field_validator("data")
+    @classmethod
+    def flat_and_small(cls, value: dict[str, Scalar]) -> dict[str, Scalar]:
+        if not value:
+            raise ValueError("data must not be empty")
+        if len(value) > MAX_FIELDS:
+            raise ValueError(f"at most {MAX_FIELDS} fields")
+        for key, item in value.items():
+            if not KEY_PATTERN.match(key):
+                raise ValueError(f"invalid field name {key[:40]!r}")
+            if isinstance(item, str) and len(item) > MAX_VALUE_CHARS:
+                raise ValueError(f"field {key} is longer than {MAX_VALUE_CHARS} characters")
+        return value
+
+
+class SubmissionCreated(BaseModel):
+    reference: str
+    form: str
+    created_at: str
+
+
+class EstimateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    form: str = Field(min_length=1, max_length=80)
+    data: dict[str, Scalar] = Field(default_factory=dict, max_length=MAX_FIELDS)
+
+
+def require_action_token(
+    authorization: Annotated[str | None, Header()] = None,
+    settings: Settings = Depends(get_settings_dep),
+) -> None:
+    """Only the action server (holder of KUMPEL_ACTION_TOKEN) may store submissions."""
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token or not secrets.compare_digest(token, settings.action_token):
+        raise HTTPException(status_code=401, detail="action token required", headers={"WWW-Authenticate": "Bearer"})
+
+
+def _staff(role: str) -> Callable[..., Any]:
+    """The core's role check; fail closed (503) if staff authentication is not available."""
+    try:
+        from ..auth import require_role
+    except ImportError:  # pragma: no cover - the knowledge service ships with auth
+
+        def unavailable() -> None:
+            raise HTTPException(status_code=503, detail="staff authentication is not configured")
+
+        return unavailable
+    return require_role(role)
+
+
+STAFF_ROLE = "editor"
+staff_user = _staff(STAFF_ROLE)
+
+
+def _username(user: Any) -> str:
+    return str(getattr(user, "username", None) or (user.get("username") if isinstance(user, dict) else "") or "staff")
+
+
+def _audit(session: Session, user: Any, action: str, references: list[str]) -> None:
+    session.add(
+        AuditLog(
+            username=_username(user),
+            action=action,
+            entity_type="submission",
+            entity_id=references[0] if len(references) == 1 else f"{len(references)} submissions",
+            detail={"references": references[:500]},
+        )
+    )
+    session.commit()
+
+
+@router.post("/api/v1/submissions", status_code=201, response_model=SubmissionCreated)
+def create_submission(
+    body: SubmissionIn,
+    response: Response,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+    _token: None = Depends(require_action_token),
+    session: Session = Depends(get_session),
+    settings: Settings = Depends(get_settings_dep),
+) -> SubmissionCreated:
+    """Store a confirmed form exactly once per idempotency key."""
+    key = (idempotency_key or "").strip()
+    if not key or len(key) > 300:
+        raise HTTPException(status_code=400, detail="Idempotency-Key header (1-300 characters) required")
+    try:
+        stored = store.store_submission(
+            session,
+            form=body.form,
+            data=dict(body.data),
+            language=body.language,
+            idempotency_key=key,
+            retention_days=settings.submission_retention_days,
+        )
+    except store.IdempotencyConflict:
+        raise HTTPException(status_code=409, detail="Idempotency-Key was used for another form") from None
+    if not stored.created:
+        response.status_code = 200
+    record = store.submission_dict(stored.submission, with_data=False)
+    return SubmissionCreated(reference=record["reference"], form=record["form"], created_at=record["created_at"])
+
+
+@router.post("/api/v1/submissions/estimate")
+def estimate(body: EstimateIn, session: Session = Depends(get_session)) -> dict[str, Any]:
+    """The expected fee of a form (only the dog tax has one); 404 when none can be computed."""
+    estimator = ESTIMATORS.get(body.form)
+    result = estimator(session, dict(body.data)) if estimator else None
+    if result is None:
+        raise HTTPException(status_code=404, detail="no estimate for this form")
+    return result
+
+
+@router.get("/api/v1/submissions")
+def list_submissions(
+    form: Annotated[str | None, Query(max_length=80)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    user: Any = Depends(staff_user),
+    session: Session = Depends(get_session),
+) -> dict[str, Any]:
+    """Staff: the newest submissions first (without their data; open one to see it)."""
+    total, rows = store.list_submissions(session, form, limit, offset)
+    return {"total": total, "items": [store.submission_dict(row, with_data=False) for row in rows]}
+
+
+@router.get("/api/v1/submissions/export")
+def export_submissions(
+    format: Annotated[Literal["json", "csv"], Query()] = "json",
+    form: Annotated[str | None, Query(max_length=80)] = None,
+    user: Any = Depends(staff_user),
+    session: Session = Depends(get_session),
+) -> Response:
+    """Staff: every stored submission (optionally of one form) as JSON or CSV (semicolon, UTF-8)."""
+    query = select(Submission).order_by(Submission.id)
+    if form:
+        query = query.where(Submission.form == form)
+    rows = list(session.scalars(query).all())
+    _audit(session, user, "export", [row.reference for row in rows])
+    headers = {"Cache-Control": "no-store", "Content-Disposition": f'attachment; filename="kumpel-submissions.{format}"'}
+    if format == "csv":
+        return Response("\ufeff" + store.export_csv(rows), media_type="text/csv; charset=utf-8", headers=headers)
+    payload = json.dumps({"items": [store.submission_dict(row) for row in rows]}, ensure_ascii=False)
+    return Response(payload, media_type="application/json", headers=headers)
+
+
+@router.get("/api/v1/submissions/{reference}")
+def get_submission(
+    reference: str,
+    user: Any = Depends(staff_user),
+    session: Session = Depends(get_session),
+) -> Response:
+    """Staff: one submission with its data."""
+    if not re.fullmatch(r"[A-Z]{2,5}-\d{4}-\d{6,}", reference):
+        raise HTTPException(status_code=404, detail="no such submission")
+    row = session.scalar(select(Submission).where(Submission.reference == reference))
+    if row is None:
+        raise HTTPException(status_code=404, detail="no such submission")
+    _audit(session, user, "view", [row.reference])
+    return Response(
+        json.dumps(store.submission_dict(row), ensure_ascii=False),
+        media_type="application/json",
+        headers={"Cache-Control": "no-store"},
+    )

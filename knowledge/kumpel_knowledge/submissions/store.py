@@ -1,0 +1,149 @@
+"""Storing submissions exactly once, references, listing, export rows and the retention purge."""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ..models import Submission
+from .forms import FORMS
+
+CITY_TZ = ZoneInfo("Europe/Berlin")
+# Spreadsheet programs run cells starting with these as formulas (CSV injection, OWASP).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+class IdempotencyConflict(Exception):
+    """The key was used before for another form."""
+
+
+@dataclass(frozen=True)
+class Stored:
+    submission: Submission
+    created: bool
+
+
+def _aware(value: datetime) -> datetime:
+    """SQLite hands back naive datetimes; they were stored in UTC."""
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def store_submission(
+    session: Session,
+    *,
+    form: str,
+    data: dict[str, Any],
+    language: str,
+    idempotency_key: str,
+    retention_days: int,
+    now: datetime | None = None,
+) -> Stored:
+    """Store a submission once per idempotency key; a repeated key returns the first record.
+
+    The reference (``HST-2026-000123``) is derived from the row id inside the same transaction, so
+    concurrent submissions never share a number and a failed insert leaves no record behind.
+    """
+    existing = session.scalar(select(Submission).where(Submission.idempotency_key == idempotency_key))
+    if existing is not None:
+        if existing.form != form:
+            raise IdempotencyConflict(idempotency_key)
+        return Stored(existing, created=False)
+    created_at = now or datetime.now(timezone.utc)
+    submission = Submission(
+        reference=f"tmp-{uuid.uuid4().hex}",
+        form=form,
+        idempotency_key=idempotency_key,
+        data=data,
+        language=language,
+        created_at=created_at,
+        expires_at=created_at + timedelta(days=retention_days),
+    )
+    session.add(submission)
+    try:
+        session.flush()
+        year = created_at.astimezone(CITY_TZ).year
+        submission.reference = f"{FORMS[form].prefix}-{year}-{submission.id:06d}"
+        session.commit()
+    except IntegrityError:
+        # The same key arrived twice at the same moment: the other request stored it.
+        session.rollback()
+        existing = session.scalar(select(Submission).where(Submission.idempotency_key == idempotency_key))
+        if existing is None:
+            raise
+        return Stored(existing, created=False)
+    return Stored(submission, created=True)
+
+
+def list_submissions(session: Session, form: str | None, limit: int, offset: int) -> tuple[int, list[Submission]]:
+    query = select(Submission)
+    count = select(func.count()).select_from(Submission)
+    if form:
+        query = query.where(Submission.form == form)
+        count = count.where(Submission.form == form)
+    rows = session.scalars(query.order_by(Submission.id.desc()).limit(limit).offset(offset)).all()
+    return int(session.scalar(count) or 0), list(rows)
+
+
+def submission_dict(submission: Submission, with_data: bool = True) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "reference": submission.reference,
+        "form": submission.form,
+        "leika_key": FORMS[submission.form].leika_key if submission.form in FORMS else "",
+        "created_at": _aware(submission.created_at).isoformat(),
+        "expires_at": _aware(submission.expires_at).isoformat(),
+        "language": submission.language,
+    }
+    if with_data:
+        record["data"] = submission.data
+    return record
+
+
+def _csv_cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "ja" if value else "nein"
+    text = str(value)
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+def export_csv(submissions: list[Submission]) -> str:
+    """One row per submission; data columns named as the forms' export (FIM-aligned) names."""
+    data_columns: list[str] = []
+    for submission in submissions:
+        for key in submission.data:
+            if key not in data_columns:
+                data_columns.append(key)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+    writer.writerow(["Aktenzeichen", "Formular", "Leistungsschluessel", "Eingangsdatum", "Loeschdatum", *data_columns])
+    for submission in submissions:
+        record = submission_dict(submission, with_data=False)
+        writer.writerow(
+            [
+                record["reference"],
+                record["form"],
+                record["leika_key"],
+                record["created_at"],
+                record["expires_at"],
+                *[_csv_cell(submission.data.get(column)) for column in data_columns],
+            ]
+        )
+    return buffer.getvalue()
+
+
+def purge_expired(session: Session, now: datetime | None = None) -> int:
+    """Delete every submission whose retention has ended; returns how many were deleted."""
+    moment = now or datetime.now(timezone.utc)
+    result = session.execute(delete(Submission).where(Submission.expires_at < moment))
+    session.commit()
+    return int(result.rowcount or 0)
