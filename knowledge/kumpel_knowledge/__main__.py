@@ -59,6 +59,28 @@ def _kb_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _users_add(args: argparse.Namespace) -> int:
+    import getpass
+
+    from .auth import add_user
+
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass(f"Password for {args.name}: ")
+        if getpass.getpass("Repeat: ") != password:
+            print("error: the passwords differ", file=sys.stderr)
+            return 1
+    with _session() as session:
+        try:
+            add_user(session, args.name, password, args.role)
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+    print(f"user {args.name} saved with role {args.role}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line."""
     parser = argparse.ArgumentParser(prog="python -m kumpel_knowledge")
@@ -77,6 +99,13 @@ def main(argv: list[str] | None = None) -> int:
     kb_export = kb.add_parser("export", help="export to a .yaml/.json file or a folder")
     kb_export.add_argument("path")
     kb_export.set_defaults(func=_kb_export)
+
+    users = commands.add_parser("users", help="manage staff users").add_subparsers(dest="users", required=True)
+    users_add = users.add_parser("add", help="create a user or reset password and role")
+    users_add.add_argument("name")
+    users_add.add_argument("--role", choices=("viewer", "editor", "admin"), default="viewer")
+    users_add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    users_add.set_defaults(func=_users_add)
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")

@@ -57,10 +57,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.runtime = runtime
 
-    from .routers import answer, health
+    from .routers import answer, auth, health
 
     app.include_router(health.router)
     app.include_router(answer.router)
+    app.include_router(auth.router)
     # Other parts add one line each here (submissions, webchat, feedback, ...).
     from . import feedback, webchat  # web widget: static files + demo page, anonymous ratings
 
