@@ -1,0 +1,313 @@
+"""The form engine with the real specs: values in any order, re-prompts, corrections, cancel, questions."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pytest
+
+from actions.forms import engine
+from actions.forms.spec import SpecError, all_forms, load_spec, parse_spec
+
+TODAY = date(2026, 11, 21)
+DOG_TAX = load_spec("dog_tax_registration")
+
+
+class Chat:
+    """Feeds messages to the engine like Rasa does, one turn at a time, 10 s apart."""
+
+    def __init__(self, form: str = "dog_tax_registration") -> None:
+        self.spec = load_spec(form)
+        self.state = engine.step(self.spec, None, "start", today=TODAY).state
+        self.clock = 1000.0
+        self.result: engine.StepResult | None = None
+
+    def say(self, text: str, *, gap: float = 10.0, intent: str | None = None, confidence: float = 0.0) -> engine.StepResult:
+        self.clock += gap
+        self.result = engine.step(
+            self.spec, self.state, text, today=TODAY, now_ts=self.clock, intent=intent, intent_confidence=confidence
+        )
+        self.state = self.result.state
+        return self.result
+
+    @property
+    def values(self) -> dict[str, Any]:
+        return self.state["values"]
+
+    @property
+    def pending(self) -> str:
+        return self.state["pending"]
+
+    @property
+    def said(self) -> str:
+        assert self.result is not None
+        return "\n".join(self.result.messages)
+
+
+def consented(form: str = "dog_tax_registration") -> Chat:
+    chat = Chat(form)
+    chat.say("Ja")
+    return chat
+
+
+def test_every_spec_loads_and_starts_with_the_privacy_consent() -> None:
+    assert set(all_forms()) >= {"dog_tax_registration", "dog_tax_deregistration", "water_meter_reading"}
+    for form in all_forms():
+        spec = load_spec(form)
+        assert spec.fields[0].type == "consent"
+        assert "Datenschutz" in spec.fields[0].prompt
+
+
+def test_no_personal_question_before_consent_and_nothing_kept_from_the_first_message() -> None:
+    chat = Chat()
+    assert chat.pending == "privacy_consent"
+    assert "Datenschutzhinweis" in engine.prompt_for(chat.spec, chat.state)["text"]
+    chat.say("Erika Mustermann, Chip 276098100123456")
+    assert chat.values == {} and chat.pending == "privacy_consent"
+    assert "„Ja“" in chat.said
+
+
+def test_declining_consent_ends_the_form_with_another_way_to_register() -> None:
+    chat = Chat()
+    result = chat.say("Nein")
+    assert result.outcome == "declined"
+    assert "hundesteuer@krefeld.de" in chat.said
+
+
+def test_several_values_in_one_message_in_any_order() -> None:
+    chat = consented()
+    chat.say("Erika Mustermann")
+    chat.say("Ostwall 12, 47798 Krefeld")
+    assert chat.values["owner_street"] == "Ostwall 12" and chat.values["owner_postcode"] == "47798"
+    chat.say("keine")
+    chat.say("Bello, ein Labrador, Chip 276098100123456")
+    assert (chat.values["dog_name"], chat.values["dog_breed"], chat.values["dog_chip"]) == ("Bello", "Labrador", "276098100123456")
+    assert chat.pending == "dog_dangerous"
+
+
+def test_values_given_early_are_not_asked_again() -> None:
+    chat = consented()
+    chat.say("Ich heiße Erika Mustermann, mein Hund heißt Bello, geboren am 3.4.2024, bei uns seit 1.6.2024")
+    assert chat.values["owner_name"] == "Erika Mustermann"
+    assert chat.values["dog_birth_date"] == "2024-04-03" and chat.values["dog_joined_date"] == "2024-06-01"
+    asked: list[str] = []
+    for answer in ["Ostwall 12", "47798", "keine", "Bello", "Dackel", "nein", "276098100123456", "0", "keine", "nein"]:
+        asked.append(chat.pending)
+        chat.say(answer)
+    assert "dog_birth_date" not in asked and "dog_joined_date" not in asked
+    assert chat.pending == engine.CONFIRM
+
+
+@pytest.mark.parametrize(
+    ("field", "answer", "says"),
+    [
+        ("dog_birth_date", "31.02.2024", "gibt es nicht"),
+        ("dog_birth_date", "01.05.2027", "Zukunft"),
+        ("dog_chip", "27609810012345", "14 Ziffern"),
+        ("dog_chip", "2760981001234567", "16 Ziffern"),
+        ("owner_postcode", "47051", "nicht in Krefeld"),
+        ("owner_name", "R2D2", "Vor- und Nachnamen"),
+    ],
+)
+def test_each_wrong_value_gets_a_polite_reprompt_and_is_not_stored(field: str, answer: str, says: str) -> None:
+    chat = consented()
+    chat.state["values"].update({f.name: None for f in chat.spec.fields[1:]})
+    filled = {
+        "owner_name": "Erika Mustermann", "owner_street": "Ostwall 12", "owner_postcode": "47798", "owner_email": "",
+        "dog_name": "Bello", "dog_breed": "Dackel", "dog_dangerous": False, "dog_birth_date": "2024-04-03",
+        "dog_joined_date": "2024-06-01", "dog_chip": "276098100123456",
+    }
+    order = list(filled)
+    chat.state["values"].update({name: filled[name] for name in order[: order.index(field)]})
+    chat.state["pending"] = field
+    chat.say(answer)
+    assert says in chat.said
+    assert chat.values.get(field) is None and chat.pending == field
+
+
+def test_joined_before_born_is_refused() -> None:
+    chat = consented()
+    chat.say("Hund geboren am 03.04.2024, bei uns seit 01.03.2024")
+    assert "vor seiner Geburt" in chat.said
+    assert chat.values["dog_birth_date"] == "2024-04-03" and chat.values.get("dog_joined_date") is None
+
+
+def test_a_late_registration_gets_the_deadline_warning_but_is_accepted() -> None:
+    chat = consented()
+    chat.say("bei uns seit 01.09.2026")
+    assert chat.values["dog_joined_date"] == "2026-09-01"
+    assert "zwei Wochen" in chat.said and "Frist" in chat.said
+    chat = consented()
+    chat.say("bei uns seit 15.11.2026")
+    assert "Frist" not in chat.said
+
+
+def test_invalid_iban_is_asked_again_and_iban_is_only_asked_for_direct_debit() -> None:
+    chat = consented()
+    chat.state["values"].update(
+        {"owner_name": "Erika Mustermann", "owner_street": "Ostwall 12", "owner_postcode": "47798", "owner_email": "",
+         "dog_name": "Bello", "dog_breed": "Dackel", "dog_dangerous": False, "dog_birth_date": "",
+         "dog_joined_date": "2026-11-01", "dog_chip": "276098100123456", "dogs_already_registered": 0, "tax_relief": "keine"}
+    )
+    chat.state["pending"] = "sepa_mandate"
+    chat.say("Nein")
+    assert chat.pending == engine.CONFIRM
+    chat.say("Die Lastschrift ist falsch")
+    assert chat.pending == "sepa_mandate"
+    chat.say("Ja")
+    assert chat.pending == "iban"
+    chat.say("DE89 3704 0044 0532 0130 01")
+    assert "IBAN ist ungültig" in chat.said and chat.pending == "iban"
+    chat.say("DE89 3704 0044 0532 0130 00")
+    assert chat.values["iban"] == "DE89370400440532013000" and chat.pending == engine.CONFIRM
+    summary = engine.prompt_for(chat.spec, chat.state, "Voraussichtliche Hundesteuer: 111,32 EUR")["text"]
+    assert "DE89 **** **** **** **** 00" in summary and "111,32 EUR" in summary
+
+
+def complete(chat: Chat) -> None:
+    for answer in ["Erika Mustermann", "Ostwall 12, 47798 Krefeld", "keine", "Bello, ein Labrador, Chip 276098100123456",
+                   "nein", "3.4.2024", "1.11.2026", "0", "keine", "nein"]:
+        chat.say(answer)
+    assert chat.pending == engine.CONFIRM
+
+
+def test_correction_in_words_asks_that_field_again_and_returns_to_the_summary() -> None:
+    chat = consented()
+    complete(chat)
+    chat.say("Die Chipnummer ist falsch")
+    assert chat.pending == "dog_chip" and "Chipnummer" in chat.said
+    chat.say("276098100654321")
+    assert chat.values["dog_chip"] == "276098100654321" and chat.pending == engine.CONFIRM
+    assert chat.say("Ja, absenden").outcome == "confirmed"
+
+
+def test_correction_with_the_new_value_in_the_same_message() -> None:
+    chat = consented()
+    complete(chat)
+    chat.say("Der Name des Hundes ist falsch, er heißt Rex")
+    assert chat.values["dog_name"] == "Rex" and chat.pending == engine.CONFIRM
+
+
+def test_no_at_the_summary_asks_which_value_to_change() -> None:
+    chat = consented()
+    complete(chat)
+    chat.say("Nein")
+    assert chat.pending == engine.CORRECT
+    prompt = engine.prompt_for(chat.spec, chat.state)
+    assert "Welche Angabe" in prompt["text"] and any(b["title"].startswith("Chipnummer") for b in prompt["buttons"])
+    chat.say("Chip ändern")
+    assert chat.pending == "dog_chip"
+
+
+@pytest.mark.parametrize("text", ["abbrechen", "Stopp", "stop", "Ich möchte abbrechen", "bitte abbrechen"])
+def test_cancel_at_any_point(text: str) -> None:
+    chat = consented()
+    chat.say("Erika Mustermann")
+    result = chat.say(text)
+    assert result.outcome == "cancelled" and "abgebrochen" in chat.said
+
+
+def test_cancel_before_consent_and_at_the_summary() -> None:
+    assert Chat().say("abbrechen").outcome == "cancelled"
+    chat = consented()
+    complete(chat)
+    assert chat.say("abbrechen").outcome == "cancelled"
+
+
+@pytest.mark.parametrize("text", ["Wann hat das Bürgerbüro offen?", "Was kostet die Hundesteuer", "Welche Unterlagen brauche ich?"])
+def test_a_question_in_the_middle_is_flagged_and_the_question_stays(text: str) -> None:
+    chat = consented()
+    chat.say("Erika Mustermann")
+    result = chat.say(text)
+    assert result.outcome == "question"
+    assert chat.pending == "owner_street" and chat.values["owner_name"] == "Erika Mustermann"
+
+
+def test_a_duplicated_message_does_not_fill_the_next_field() -> None:
+    chat = consented()
+    chat.say("Erika Mustermann")
+    chat.say("Erika Mustermann", gap=0.4)
+    assert chat.pending == "owner_street" and chat.said == ""
+    chat.say("Ostwall 12")
+    assert chat.values["owner_street"] == "Ostwall 12"
+
+
+def test_the_same_answer_twice_on_purpose_to_two_yes_no_questions_counts_twice() -> None:
+    chat = consented()
+    complete(chat)
+    chat.say("Die Lastschrift ist falsch")
+    chat.say("nein")
+    assert chat.pending == engine.CONFIRM
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "   ", "x" * 10_000, "<script>alert(1)</script>", "'; DROP TABLE submissions; --", "🐶🐶🐶"],
+)
+def test_bad_input_is_answered_and_never_stored(text: str) -> None:
+    chat = consented()
+    result = chat.say(text)
+    assert result.outcome == "continue"
+    assert chat.values.get("owner_name") is None and chat.pending == "owner_name"
+    assert result.messages
+
+
+def test_emoji_around_a_value_are_ignored() -> None:
+    chat = consented()
+    chat.say("🐶 Erika Mustermann 😀")
+    assert chat.values["owner_name"] == "Erika Mustermann"
+
+
+def test_export_data_uses_the_spec_export_names_and_skips_fields_that_do_not_apply() -> None:
+    chat = consented()
+    complete(chat)
+    data = engine.export_data(chat.spec, chat.values)
+    assert data["Hund.Transpondernummer"] == "276098100123456"
+    assert data["Halter.Anschrift.Postleitzahl"] == "47798"
+    assert "Zahlung.IBAN" not in data and "Antrag.Begruendung" not in data
+
+
+def test_deregistration_and_water_meter_are_just_specs() -> None:
+    chat = consented("dog_tax_deregistration")
+    for answer in ["Max Muster", "Dionysiusstraße 5, 47798 Krefeld", "Bello", "Marke 4711", "verstorben", "am 1.11.2026"]:
+        chat.say(answer)
+    assert chat.pending == engine.CONFIRM
+    assert chat.values["reason"] == "verstorben" and chat.values["tag_number"] == "4711"
+    assert "reason_detail" not in engine.export_data(chat.spec, chat.values)
+
+    chat = consented("water_meter_reading")
+    for answer in ["Max Muster", "Dionysiusstraße 5, 47798 Krefeld", "Zählernummer 18-447321, Stand 1234,5", "gestern"]:
+        chat.say(answer)
+    assert chat.pending == engine.CONFIRM
+    assert chat.values["meter_reading"] == "1234.5" and chat.values["reading_date"] == "2026-11-20"
+    assert "1234,5 m³" in engine.prompt_for(chat.spec, chat.state)["text"]
+
+
+def test_a_water_reading_date_in_the_future_is_refused() -> None:
+    chat = consented("water_meter_reading")
+    chat.state["values"].update(
+        {"owner_name": "Max Muster", "property_street": "Ostwall 1", "property_postcode": "47798",
+         "meter_number": "18447321", "meter_reading": "12"}
+    )
+    chat.state["pending"] = "reading_date"
+    chat.say("morgen ist der 22.11.2026")
+    assert "Zukunft" in chat.said and chat.pending == "reading_date"
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        {"form": "x", "title": "x", "submitted_text": "", "cancelled_text": "", "declined_text": "", "fields": []},
+        {"form": "x", "title": "x", "submitted_text": "", "cancelled_text": "", "declined_text": "",
+         "fields": [{"name": "c", "type": "consent", "prompt": "p", "label": "l", "export": "e"},
+                    {"name": "a", "type": "colour", "prompt": "p", "label": "l", "export": "e"}]},
+        {"form": "x", "title": "x", "submitted_text": "", "cancelled_text": "", "declined_text": "",
+         "fields": [{"name": "c", "type": "consent", "prompt": "p", "label": "l", "export": "e"},
+                    {"name": "a", "type": "text", "prompt": "p", "label": "l", "export": "e", "when": {"field": "b", "equals": 1}},
+                    {"name": "b", "type": "yes_no", "prompt": "p", "label": "l", "export": "e"}]},
+    ],
+)
+def test_a_broken_spec_is_refused_when_loaded(broken: dict[str, Any]) -> None:
+    with pytest.raises(SpecError):
+        parse_spec(broken)
