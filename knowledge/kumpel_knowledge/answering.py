@@ -313,6 +313,9 @@ class AnswerEngine:
                 item += f" ({fee['note']})"
             items.append(item)
         text = f"Kosten für „{service.name}“:\n" + bullet_list(items)
+        if office is not None and any(fee.get("amount_eur") is None for fee in service.fees):
+            text += f"\nDie genaue Höhe nennt Ihnen {office.name_in_sentence or office.name}"
+            text += f" (Telefon {office.phone})." if office.phone else "."
         return self._result(text, service, service.name, service, office)
 
     def _documents_answer(self, service: Service) -> Answer:
@@ -342,6 +345,8 @@ class AnswerEngine:
             lines.append(f"Telefon: {office.phone}")
         if office.email:
             lines.append(f"E-Mail: {office.email}")
+        if office.web:
+            lines.append(f"Internet: {office.web}")
         if office.appointment_url:
             lines.append(f"Termin: {office.appointment_url}")
         if office.opening_hours:
@@ -357,7 +362,7 @@ class AnswerEngine:
         choices = [{"type": "service", "id": s.id, "title": s.name} for s in services]
         return Answer(
             status="clarify",
-            text=f"Um welche Leistung von {office.name_in_sentence or office.name} geht es? Bitte wählen Sie aus.",
+            text=f"Zu welcher Leistung ({office.name}) möchten Sie das wissen? Bitte wählen Sie aus.",
             choices=choices,
             context={"service_id": None, "office_id": office.id},
             confidence=1.0,
