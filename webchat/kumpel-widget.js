@@ -239,7 +239,7 @@
         var bullet = BULLET.exec(line), numbered = NUMBERED.exec(line);
         var kind = bullet ? "ul" : numbered ? "ol" : "p";
         if (kind !== blockKind || kind === "p" && !block) {
-          block = el(kind);
+          block = el(kind, { className: kind === "p" && /^(Quelle|Source):/.test(line) ? "source" : null });
           blockKind = kind;
           container.appendChild(block);
         }
@@ -322,6 +322,8 @@
   }
   function showTyping(on) {
     typingDots.hidden = !on;
+    if (on) panel.setAttribute("data-busy", "true");
+    else panel.removeAttribute("data-busy");
     clearTimeout(replyTimer);
     if (on) {
       setStatus(t.typing);
@@ -360,9 +362,17 @@
     return button;
   }
 
+  // The action server puts its answer metadata under custom.kumpel (entry, source, message_id).
+  function answerMeta(message) {
+    var custom = message.custom && typeof message.custom === "object" ? message.custom : {};
+    return custom.kumpel && typeof custom.kumpel === "object" ? custom.kumpel : custom;
+  }
+
   function feedbackGroup(message) {
-    var entry = message.custom && message.custom.entry;
-    if (!entry || !entry.id || !message.message_id) return null;
+    var meta = answerMeta(message);
+    var entry = meta.entry;
+    var messageId = meta.message_id || message.message_id;
+    if (!entry || !entry.id || !messageId) return null;
     var question = el("span", { className: "feedback-question", text: t.helpful });
     var up = el("button", { type: "button", className: "icon-button small", "aria-label": t.helpful + " " + t.yes, title: t.yes, "aria-pressed": "false", "data-rating": "up" }, [svgIcon(ICONS.up)]);
     var down = el("button", { type: "button", className: "icon-button small", "aria-label": t.helpful + " " + t.no, title: t.no, "aria-pressed": "false", "data-rating": "down" }, [svgIcon(ICONS.down)]);
@@ -377,7 +387,7 @@
         credentials: "omit",
         body: JSON.stringify({
           rating: button.getAttribute("data-rating"), entry_type: String(entry.type || "service"),
-          entry_id: String(entry.id), message_id: String(message.message_id),
+          entry_id: String(entry.id), message_id: String(messageId),
         }),
       }).then(function (resp) {
         if (!resp.ok && resp.status !== 409) throw new Error(String(resp.status));
@@ -494,9 +504,7 @@
       });
       socket.on("bot_uttered", function (message) {
         if (!message || typeof message !== "object") return;
-        typingDots.hidden = true;
-        addBotMessage(message);
-        if (!typingDots.hidden) scrollToEnd();
+        addBotMessage(message); // the typing dots stay until bot_done: more may follow
       });
       socket.on("bot_done", function () { showTyping(false); });
       socket.on("session_deleted", function () { resetConversation(t.deleted); });
