@@ -57,11 +57,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.runtime = runtime
 
-    from .routers import answer, auth, health
+    from .routers import answer, auth, curation, health
 
     app.include_router(health.router)
     app.include_router(answer.router)
     app.include_router(auth.router)
+    app.include_router(curation.router)
+    app.include_router(curation.staff_router)
     # Other parts add one line each here (submissions, webchat, feedback, ...).
     from . import feedback, webchat  # web widget: static files + demo page, anonymous ratings
 

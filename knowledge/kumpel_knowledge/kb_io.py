@@ -108,11 +108,11 @@ def read_bundle(
     Raises:
         KbValidationError: with every schema, syntax and reference error found.
     """
-    errors: list[str] = []
-    bundle = KbBundle()
     files = _files(path)
     if not files:
         raise KbValidationError([f"{path}: no .yaml, .yml or .json file found"])
+    errors: list[str] = []
+    documents: list[tuple[str, Any]] = []
     for file in files:
         try:
             with file.open(encoding="utf-8") as handle:
@@ -120,19 +120,38 @@ def read_bundle(
         except (OSError, yaml.YAMLError, json.JSONDecodeError, UnicodeDecodeError) as exc:
             errors.append(f"{file.name}: cannot read: {exc}")
             continue
+        documents.append((file.name, raw))
+    return validate_documents(documents, known_office_ids, known_service_ids, errors)
+
+
+def validate_documents(
+    documents: list[tuple[str, Any]],
+    known_office_ids: frozenset[str] = frozenset(),
+    known_service_ids: frozenset[str] = frozenset(),
+    errors: list[str] | None = None,
+) -> KbBundle:
+    """Validate parsed documents (name, content) against the schema and each other.
+
+    Raises:
+        KbValidationError: with every error found, each naming document, entry and field.
+    """
+    errors = list(errors or [])
+    bundle = KbBundle()
+    for name, raw in documents:
         doc = _plain(raw)
         if not isinstance(doc, dict):
-            errors.append(f"{file.name}: top level must be a mapping with 'format: {FORMAT}'")
+            errors.append(f"{name}: top level must be a mapping with 'format: {FORMAT}'")
             continue
-        schema_errors = sorted(_validator().iter_errors(doc), key=lambda e: list(e.absolute_path))
+        schema_errors = sorted(_validator().iter_errors(doc), key=lambda e: [str(p) for p in e.absolute_path])
         for err in schema_errors:
-            errors.append(f"{file.name}: {_describe(doc, list(err.absolute_path))}: {err.message}")
+            errors.append(f"{name}: {_describe(doc, list(err.absolute_path))}: {err.message}")
         if schema_errors:
             continue
         for section in SECTIONS:
             for index, entry in enumerate(doc.get(section) or []):
-                bundle.entries[section].append((f"{file.name}: {section}[{index}] ({entry['id']})", entry))
-    errors.extend(_semantic_errors(bundle, known_office_ids, known_service_ids))
+                bundle.entries[section].append((f"{name}: {section}[{index}] ({entry['id']})", entry))
+    if not errors:
+        errors.extend(_semantic_errors(bundle, known_office_ids, known_service_ids))
     if errors:
         raise KbValidationError(errors)
     return bundle
