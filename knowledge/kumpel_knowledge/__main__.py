@@ -26,13 +26,22 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _session():  # type: ignore[no-untyped-def]
-    from .db import create_schema, make_engine, make_session_factory
+    from .db import make_engine, make_session_factory, schema_exists
+    from .migrations import upgrade
 
     settings = get_settings()
     engine = make_engine(settings.database_url)
-    if settings.env != "production":
-        create_schema(engine)
+    if not schema_exists(engine):
+        upgrade(settings.database_url)
     return make_session_factory(engine)()
+
+
+def _db_upgrade(args: argparse.Namespace) -> int:
+    from .migrations import upgrade
+
+    upgrade(get_settings().database_url, args.revision)
+    print(f"database migrated to {args.revision}")
+    return 0
 
 
 def _kb_import(args: argparse.Namespace) -> int:
@@ -99,6 +108,11 @@ def main(argv: list[str] | None = None) -> int:
     kb_export = kb.add_parser("export", help="export to a .yaml/.json file or a folder")
     kb_export.add_argument("path")
     kb_export.set_defaults(func=_kb_export)
+
+    db = commands.add_parser("db", help="database migrations").add_subparsers(dest="db", required=True)
+    db_upgrade = db.add_parser("upgrade", help="migrate the database (Alembic) to the latest revision")
+    db_upgrade.add_argument("revision", nargs="?", default="head")
+    db_upgrade.set_defaults(func=_db_upgrade)
 
     users = commands.add_parser("users", help="manage staff users").add_subparsers(dest="users", required=True)
     users_add = users.add_parser("add", help="create a user or reset password and role")

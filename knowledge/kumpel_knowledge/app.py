@@ -9,10 +9,11 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from sqlalchemy import func, select
 
-from .db import create_schema, make_engine, make_session_factory
+from .db import create_schema, make_engine, make_session_factory, schema_exists
 from .deps import Runtime
 from .index import KnowledgeIndex
 from .kb_io import import_path
+from .migrations import current_revision, head_revision, upgrade
 from .models import Service
 from .settings import Settings, get_settings
 
@@ -22,8 +23,18 @@ log = logging.getLogger(__name__)
 def prepare(runtime: Runtime) -> None:
     """Create the schema (development), seed an empty database, build the search index."""
     settings = runtime.settings
-    if settings.env != "production":
-        create_schema(runtime.engine)
+    if settings.env == "production":
+        # Production migrates explicitly (`db upgrade`), never on start: replicas may start at once.
+        current, head = current_revision(runtime.engine), head_revision()
+        if current != head:
+            raise RuntimeError(
+                f"database schema is at {current or 'nothing'}, not at {head}: "
+                "run `python -m kumpel_knowledge db upgrade` first"
+            )
+    elif not schema_exists(runtime.engine):
+        upgrade(settings.database_url)
+    else:
+        create_schema(runtime.engine)  # adds tables that are new in the models (development only)
     with runtime.sessions() as session:
         empty = session.scalar(select(func.count()).select_from(Service)) == 0
         if empty and settings.should_seed and settings.seed_path.exists():
