@@ -35,6 +35,7 @@ from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput
 from sanic import Blueprint, Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
+import engineio
 from socketio import AsyncServer
 
 from bot.channels.tracker_deletion import TrackerDeletionUnsupported, delete_conversation
@@ -133,6 +134,23 @@ async def _maybe_await(result: Any) -> Any:
     return result
 
 
+class OriginCheckingEngineIOServer(engineio.AsyncServer):
+    """Refuses other origins but leaves CORS response headers to Rasa's ``--cors`` (sanic-cors).
+
+    Rasa installs sanic-cors on the whole app; when engine.io adds its own headers too, the
+    HTTP long-polling transport gets ``Access-Control-Allow-Origin`` twice and browsers refuse
+    it. WebSocket, the widget's first transport, needs no CORS headers at all.
+    """
+
+    def _cors_headers(self, environ: Dict[Text, Any]) -> List[Any]:
+        return []
+
+
+class OriginCheckingSocketServer(AsyncServer):
+    def _engineio_server_class(self) -> Any:
+        return OriginCheckingEngineIOServer
+
+
 class KumpelSocketBlueprint(SocketBlueprint):
     """Remembers the Sanic app so socket handlers can reach the agent's tracker and lock store."""
 
@@ -199,7 +217,7 @@ class KumpelSocketIOInput(SocketIOInput):
         origins: Union[Text, List[Text]] = (
             "*" if self.cors_allowed_origins == ["*"] else self.cors_allowed_origins
         )
-        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=origins)
+        sio = OriginCheckingSocketServer(async_mode="sanic", cors_allowed_origins=origins)
         webhook = KumpelSocketBlueprint(sio, self.socketio_path, "kumpel_socketio_webhook", __name__)
         self.sio = sio
         namespace = self.namespace
