@@ -55,13 +55,13 @@ NOT_A_BREED = frozenset({"hund", "hündin", "huendin", "rüde", "ruede", "welpe"
 IBAN_LIKE = re.compile(r"\b([A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]){11,30})\b", re.IGNORECASE)
 CHIP_LIKE = re.compile(r"(?<![\d])(\d(?:[ ]?\d){9,19})(?![\d])")
 EMAIL_LIKE = re.compile(r"[^\s<>,;:()\"']+@[^\s<>,;:()\"']+")
-POSTCODE_CITY = re.compile(r"(?<!\d)(\d{5})\s+([A-ZÄÖÜ][a-zäöüß\-]+)")
+POSTCODE_CITY = re.compile(r"(?<!\d)(\d{5})\s+([A-Za-zÄÖÜäöüß][a-zäöüß\-]+)")
 STREET_SUFFIXES = r"(?:straße|strasse|str\.|weg|platz|allee|ring|gasse|wall|damm|ufer|markt|pfad|chaussee|hof|steg|kamp)"
 STREET_LIKE = re.compile(
     r"((?:[A-ZÄÖÜ][\wäöüß\-]*\s){0,3}[\wäöüß\-]*" + STREET_SUFFIXES + r"\s*\d{1,4}\s?[a-zA-Z]?)(?![\w])",
     re.IGNORECASE,
 )
-STREET_BEFORE_POSTCODE = re.compile(r"([A-ZÄÖÜa-zäöüß][^,\n\d]{1,60}?\s\d{1,4}\s?[a-zA-Z]?)\s*,?\s*(?=\d{5}\s+[A-ZÄÖÜ])")
+STREET_BEFORE_POSTCODE = re.compile(r"([A-ZÄÖÜa-zäöüß][^,\n\d]{1,60}?\s\d{1,4}\s?[a-zA-Z]?)\s*,?\s*(?=\d{5}\s+[A-Za-zÄÖÜäöü])")
 
 
 @dataclass
@@ -254,7 +254,9 @@ def extract(spec: FormSpec, text: str, pending: Optional[str], values: dict[str,
                 continue
             if spec_field.type == "text" and cue in {"ein", "eine", "ist ein", "ist eine"}:
                 first = segment.split(" ")[0]
-                if not first[:1].isupper() or first.lower() in NOT_A_BREED:
+                # German nouns are capitalised; a message typed all in lower case gets the benefit of the doubt.
+                capitalised = first[:1].isupper() or text == text.lower()
+                if not capitalised or first.lower() in NOT_A_BREED:
                     continue
             result = parse_field(spec_field, segment, today)
             free_text = spec_field.type in FREE_TEXT_TYPES
