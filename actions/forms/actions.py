@@ -4,10 +4,11 @@ How it fits Rasa 3.6's form loop: every form in domain.yml has the single requir
 ``form_status``. The validation action ``validate_<form>_form`` runs the engine on the latest
 message, stores the engine state in the slot ``form_data`` and always sets ``requested_slot`` to
 ``form_status`` (so the form never rejects a turn, not even a knowledge question, which it answers
-itself and then returns to the same question). The form then calls ``action_ask_form_status``,
-which asks the engine's next question. Confirming or cancelling fills ``form_status``, the form
-ends, and the rule after it runs ``action_finish_form``, which submits to the knowledge service
-with an idempotency key (stored exactly once) or just clears the slots.
+itself and then returns to the same question), and asks the engine's next question itself: there
+is no ``action_ask_form_status`` in the domain, which saves Rasa a second call to the action server
+per turn. Confirming or cancelling fills ``form_status``, the form ends, and the rule after it runs
+``action_finish_form``, which submits to the knowledge service with an idempotency key (stored
+exactly once) or just clears the slots.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.forms.engine import CONFIRM, export_data, prompt_for, step
-from actions.forms.spec import FormSpec, load_spec, spec_for_loop
+from actions.forms.spec import FormSpec, load_spec
 from actions.knowledge_client import KnowledgeClient, KnowledgeServiceError
 from actions.replies import reply_for
 
@@ -122,7 +123,24 @@ class SpecFormValidation(Action):
                 SlotSet(SLOT_FORM_STATUS, STATUS_CANCELLED),
                 SlotSet(REQUESTED_SLOT, None),
             ]
+        estimate_text = None
+        if result.state.get("pending") == CONFIRM and spec.estimate:
+            estimate_text = await self._estimate(spec, result.state)
+        dispatcher.utter_message(**prompt_for(spec, result.state, estimate_text))
         return [SlotSet(SLOT_FORM_DATA, result.state), SlotSet(REQUESTED_SLOT, SLOT_FORM_STATUS)]
+
+    async def _estimate(self, spec: FormSpec, state: dict[str, Any]) -> str:
+        """The expected fee, computed by the knowledge service from the knowledge base's rates."""
+        try:
+            body = await self.client.request(
+                "POST",
+                "/api/v1/submissions/estimate",
+                json={"form": spec.form, "data": export_data(spec, state.get("values") or {})},
+            )
+        except KnowledgeServiceError as error:
+            logger.warning("estimate failed for %s: %s", spec.form, error)
+            body = {}
+        return str(body.get("text") or "Die genaue Höhe der Steuer teilt Ihnen die Stadt im Bescheid mit.")
 
     async def _answer_question(
         self,
@@ -157,44 +175,6 @@ class ValidateDogTaxDeregistrationForm(SpecFormValidation):
 
 class ValidateWaterMeterReadingForm(SpecFormValidation):
     form = "water_meter_reading"
-
-
-class ActionAskFormStatus(Action):
-    """Asks the next question of whichever spec-driven form is active (or shows the summary)."""
-
-    def __init__(self, client: Optional[KnowledgeClient] = None) -> None:
-        self.client = client or KnowledgeClient()
-
-    def name(self) -> str:
-        return "action_ask_form_status"
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[EventType]:
-        state = tracker.get_slot(SLOT_FORM_DATA) or {}
-        spec = spec_for_loop((tracker.active_loop or {}).get("name")) or (
-            load_spec(state["form"]) if state.get("form") else None
-        )
-        if spec is None or not state:
-            return []
-        estimate_text = None
-        if state.get("pending") == CONFIRM and spec.estimate:
-            estimate_text = await self._estimate(spec, state)
-        dispatcher.utter_message(**prompt_for(spec, state, estimate_text))
-        return []
-
-    async def _estimate(self, spec: FormSpec, state: dict[str, Any]) -> str:
-        """The expected fee, computed by the knowledge service from the knowledge base's rates."""
-        try:
-            body = await self.client.request(
-                "POST",
-                "/api/v1/submissions/estimate",
-                json={"form": spec.form, "data": export_data(spec, state.get("values") or {})},
-            )
-        except KnowledgeServiceError as error:
-            logger.warning("estimate failed for %s: %s", spec.form, error)
-            body = {}
-        return str(body.get("text") or "Die genaue Höhe der Steuer teilt Ihnen die Stadt im Bescheid mit.")
 
 
 class ActionFinishForm(Action):

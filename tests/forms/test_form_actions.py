@@ -16,7 +16,6 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.forms.actions import (
-    ActionAskFormStatus,
     ActionFinishForm,
     ValidateDogTaxRegistrationForm,
     ValidateWaterMeterReadingForm,
@@ -131,12 +130,13 @@ def test_activation_starts_a_fresh_form_even_if_an_old_state_is_left() -> None:
     state = slot(events, "form_data")
     assert state["values"] == {} and state["pending"] == "privacy_consent"
     assert slot(events, "requested_slot") == "form_status"
-    assert messages == [] and service.requests == []
+    assert len(messages) == 1 and "Datenschutzhinweis" in messages[0]["text"]
+    assert service.requests == []
 
 
-def test_a_value_fills_the_form_and_the_next_question_is_requested() -> None:
+def test_a_value_fills_the_form_and_the_next_question_is_asked_with_buttons() -> None:
     service = FakeKnowledgeService()
-    _, events = run(
+    messages, events = run(
         ValidateDogTaxRegistrationForm(client_for(service)),
         tracker("Bello, ein Labrador, Chip 276098100123456", slots={"form_data": state_at("dog_name", **{
             k: FULL[k] for k in ("owner_name", "owner_street", "owner_postcode", "owner_email")})}),
@@ -144,6 +144,8 @@ def test_a_value_fills_the_form_and_the_next_question_is_requested() -> None:
     state = slot(events, "form_data")
     assert state["values"]["dog_chip"] == "276098100123456" and state["pending"] == "dog_dangerous"
     assert slot(events, "requested_slot") == "form_status"
+    assert "Landeshundegesetz" in messages[-1]["text"]
+    assert [b["payload"] for b in messages[-1]["buttons"]] == ["Ja", "Nein"]
 
 
 def test_a_knowledge_question_is_answered_and_the_form_is_not_rejected() -> None:
@@ -155,7 +157,8 @@ def test_a_knowledge_question_is_answered_and_the_form_is_not_rejected() -> None
     )
     texts = [m.get("text") or "" for m in messages]
     assert any("18:00 Uhr" in t and "Quelle: Bürgerbüro Krefeld" in t for t in texts)
-    assert texts[-1].startswith("Weiter mit Ihrer Hundesteuer-Anmeldung")
+    assert texts[-2].startswith("Weiter mit Ihrer Hundesteuer-Anmeldung")
+    assert "Anschrift in Krefeld" in texts[-1]  # the same question again
     assert not any(m.get("buttons") for m in messages)
     sent = json.loads(service.requests[0].content)
     assert sent["topic"] == "opening_hours" and sent["question"] == "Wann hat das Bürgerbüro offen?"
@@ -190,16 +193,18 @@ def test_cancelling_forgets_the_data_at_once() -> None:
     assert "abgebrochen" in messages[0]["text"]
 
 
-def test_the_ask_action_asks_the_pending_question_with_buttons() -> None:
-    messages, _ = run(ActionAskFormStatus(client_for(FakeKnowledgeService())), tracker("x", slots={"form_data": state_at("dog_dangerous")}))
-    assert "Landeshundegesetz" in messages[0]["text"]
-    assert [b["payload"] for b in messages[0]["buttons"]] == ["Ja", "Nein"]
+def summary_turn(service: FakeKnowledgeService) -> list[dict[str, Any]]:
+    before = {k: v for k, v in FULL.items() if k != "sepa_mandate"}
+    messages, _ = run(
+        ValidateDogTaxRegistrationForm(client_for(service)),
+        tracker("Nein", slots={"form_data": state_at("sepa_mandate", **before)}, intent="deny", confidence=0.99),
+    )
+    return messages
 
 
 def test_the_summary_shows_every_value_and_the_estimate_from_the_knowledge_service() -> None:
     service = FakeKnowledgeService()
-    messages, _ = run(ActionAskFormStatus(client_for(service)), tracker("x", slots={"form_data": state_at(CONFIRM, **FULL)}))
-    text = messages[0]["text"]
+    text = summary_turn(service)[-1]["text"]
     for expected in ("Erika Mustermann", "Ostwall 12", "276098100123456", "03.04.2024", "111,32 EUR"):
         assert expected in text
     estimate_request = json.loads(service.requests[0].content)
@@ -208,10 +213,8 @@ def test_the_summary_shows_every_value_and_the_estimate_from_the_knowledge_servi
 
 
 def test_the_summary_without_the_knowledge_service_has_no_invented_amount() -> None:
-    messages, _ = run(
-        ActionAskFormStatus(client_for(FakeKnowledgeService(down=True))), tracker("x", slots={"form_data": state_at(CONFIRM, **FULL)})
-    )
-    assert "EUR" not in messages[0]["text"] and "Bescheid" in messages[0]["text"]
+    text = summary_turn(FakeKnowledgeService(down=True))[-1]["text"]
+    assert "EUR" not in text and "Bescheid" in text and "276098100123456" in text
 
 
 def finished(service: FakeKnowledgeService) -> tuple[list[dict[str, Any]], list[Any]]:
