@@ -371,6 +371,31 @@ def test_screenshots_desktop_and_mobile(browser: Any, stack: Stack, tmp_path: Pa
             context.close()
 
 
+OPEN_WEBSOCKET = """url => new Promise(resolve => {
+    const socket = new WebSocket(url);
+    socket.onopen = () => { socket.close(); resolve('open'); };
+    socket.onerror = () => resolve('refused');
+    setTimeout(() => resolve('timeout'), 8000);
+})"""
+
+
+def test_only_the_configured_site_may_use_the_chat_server(page: Any, stack: Stack) -> None:
+    socket_url = stack.rasa_url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
+    Chat(page, stack).visit()
+    assert page.evaluate(OPEN_WEBSOCKET, socket_url) == "open"
+    # The long-polling fallback is a cross-origin XHR: it needs exactly one CORS header to work.
+    polled = page.evaluate(
+        "url => fetch(url).then(r => r.text()).catch(e => 'blocked: ' + e)",
+        stack.rasa_url + "/socket.io/?EIO=4&transport=polling",
+    )
+    assert polled.startswith("0{")
+
+    # Any other website (served here by the test itself, nothing leaves the machine) is refused.
+    page.route("http://other-site.test/", lambda route: route.fulfill(status=200, content_type="text/html", body="<p>x</p>"))
+    page.goto("http://other-site.test/")
+    assert page.evaluate(OPEN_WEBSOCKET, socket_url) == "refused"
+
+
 def test_server_down_is_shown_and_the_chat_reconnects_after_restart(chat: Chat, stack: Stack) -> None:
     """Runs last: restarts the Rasa process of the session's stack."""
     chat.visit().open()
