@@ -15,7 +15,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     from .app import create_app
 
-    settings = get_settings()
+    settings = get_settings().model_copy(update={"index_in_background": True})
     try:
         app = create_app(settings)
     except RuntimeError as exc:

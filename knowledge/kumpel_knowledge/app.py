@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -20,8 +21,8 @@ from .settings import Settings, get_settings
 log = logging.getLogger(__name__)
 
 
-def prepare(runtime: Runtime) -> None:
-    """Create the schema (development), seed an empty database, build the search index."""
+def prepare_database(runtime: Runtime) -> None:
+    """Check or create the schema and seed an empty database (development)."""
     settings = runtime.settings
     if settings.env == "production":
         # Production migrates explicitly (`db upgrade`), never on start: replicas may start at once.
@@ -40,10 +41,24 @@ def prepare(runtime: Runtime) -> None:
         if empty and settings.should_seed and settings.seed_path.exists():
             report = import_path(session, settings.seed_path)
             log.info("seeded the knowledge base from %s: %s", settings.seed_path, report.counts)
-        index = KnowledgeIndex(settings)
+
+
+def build_index(runtime: Runtime) -> None:
+    """Load the search model and index every entry; /health says ok afterwards."""
+    index = KnowledgeIndex(runtime.settings)
+    with runtime.sessions() as session:
         index.rebuild(session)
     runtime.index = index
     runtime.ready = True
+    log.info("search index ready: %s", index.backend_name)
+
+
+def _build_index_logged(runtime: Runtime) -> None:
+    try:
+        build_index(runtime)
+    except Exception:  # pragma: no cover - logged; /health stays 503 so the launcher sees it
+        log.exception("building the search index failed")
+        runtime.failed = True
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -55,7 +70,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        prepare(runtime)
+        prepare_database(runtime)
+        if settings.index_in_background:
+            threading.Thread(target=_build_index_logged, args=(runtime,), name="index-build", daemon=True).start()
+        else:
+            build_index(runtime)
         yield
         engine.dispose()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from fastapi import Request
+from fastapi import HTTPException, Request, status
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -22,6 +22,7 @@ class Runtime:
     sessions: sessionmaker[Session]
     index: KnowledgeIndex | None = None
     ready: bool = False
+    failed: bool = False
 
 
 def get_runtime(request: Request) -> Runtime:
@@ -47,6 +48,7 @@ def get_session(request: Request) -> Iterator[Session]:
 def get_index(request: Request) -> KnowledgeIndex:
     """The search index (built at start-up)."""
     index = get_runtime(request).index
-    if index is None:  # pragma: no cover - the lifespan builds it before requests are served
-        raise RuntimeError("search index not built")
+    if index is None:
+        # Still loading the model (serve builds the index in the background).
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "search index is starting", headers={"Retry-After": "5"})
     return index

@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     timezone: str = "Europe/Berlin"
     holiday_region: str = "NW"
     seed_on_start: bool | None = None
+    # Build the search index in a background thread, so the server answers /health (503) at once
+    # while the model loads; `serve` switches it on, tests keep the start synchronous.
+    index_in_background: bool = False
     seed_path: Path = SEED_DIR
     submission_retention_days: int = 180
     city_contact_text: str = Field(

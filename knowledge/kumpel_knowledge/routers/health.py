@@ -14,6 +14,6 @@ router = APIRouter(tags=["health"])
 def health(runtime: Runtime = Depends(get_runtime)) -> JSONResponse:
     """``{"status": "ok"}`` once the database and the search index are ready, 503 before."""
     if not runtime.ready:
-        return JSONResponse({"status": "starting"}, status_code=503)
+        return JSONResponse({"status": "failed" if runtime.failed else "starting"}, status_code=503)
     backend = runtime.index.backend_name if runtime.index else ""
     return JSONResponse({"status": "ok", "search": backend})
