@@ -47,6 +47,26 @@ class DenseEncoder:
                     self._model = SentenceTransformer(self.model_name_or_path, device="cpu")
         return self._model
 
+    def save_cache(self, path: Path) -> None:
+        """Write the cached embeddings (benchmarks reuse them across runs)."""
+        with self._cache_lock:
+            keys, vectors = list(self._cache), list(self._cache.values())
+        if vectors:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            np.savez(path, model=np.array(self.model_name_or_path), keys=np.array(keys), vectors=np.vstack(vectors))
+
+    def load_cache(self, path: Path) -> int:
+        """Read embeddings written by ``save_cache`` for the same model; returns how many."""
+        if not path.is_file():
+            return 0
+        data = np.load(path, allow_pickle=False)
+        if str(data["model"]) != self.model_name_or_path:
+            return 0
+        with self._cache_lock:
+            for key, vec in zip(data["keys"].tolist(), data["vectors"]):
+                self._cache[key] = vec
+        return len(data["keys"])
+
     @property
     def dimension(self) -> int:
         model = self._load()

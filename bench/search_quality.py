@@ -1,0 +1,281 @@
+"""Retrieval quality of the hybrid search on labelled German questions over the seed KB.
+
+Prints, for hybrid vs lexical-only vs dense-only and for the dev and test splits:
+top-1 and top-3 accuracy (in-scope questions, ranking only), the rate of confident wrong
+answers (status "answer" with the wrong entry, or any answer to an out-of-scope question,
+over all questions), how often out-of-scope questions end as "unknown", and the status mix.
+
+    PYTHONPATH=knowledge .venv/knowledge/bin/python bench/search_quality.py          # evaluate
+    PYTHONPATH=knowledge .venv/knowledge/bin/python bench/search_quality.py --fit    # refit on dev
+
+``--fit`` chooses fusion weights, the logistic confidence model and the thresholds on the
+dev split only and writes them to kumpel_knowledge/search/calibration.json. The split of a
+question is fixed by a hash of its text (40 % dev, 60 % test), so it never moves.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import itertools
+import sys
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "knowledge"))
+
+from kumpel_knowledge.search import HybridSearch, SearchDoc  # noqa: E402
+from kumpel_knowledge.search import calibration as calibration_mod  # noqa: E402
+from kumpel_knowledge.search.calibration import FEATURES, ModeCalibration  # noqa: E402
+
+SEED_DIR = ROOT / "knowledge" / "data" / "seed"
+QUESTIONS = ROOT / "bench" / "data" / "questions.yml"
+MODES = ("hybrid", "lexical", "dense")
+DEV_SHARE = 0.4
+MAX_DEV_CONFIDENT_WRONG = 0.01  # leave head-room under the 2 % target for unseen questions
+
+
+def load_seed_docs(seed_dir: Path = SEED_DIR) -> list[SearchDoc]:
+    """Seed entries as search documents, built like kumpel_knowledge.index does."""
+    docs: list[SearchDoc] = []
+    for path in sorted(seed_dir.glob("*.y*ml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for s in data.get("services") or []:
+            docs.append(SearchDoc(s["id"], "service", s["name"],
+                                  (s["name"], *(s.get("synonyms") or []), s.get("summary") or "")))
+        for o in data.get("offices") or []:
+            docs.append(SearchDoc(o["id"], "office", o["name"], (o["name"], *(o.get("synonyms") or []))))
+        for f in data.get("faqs") or []:
+            questions = list(f.get("questions") or [])
+            docs.append(SearchDoc(f["id"], "faq", questions[0], tuple(questions)))
+    return docs
+
+
+def split_of(question: str) -> str:
+    digest = hashlib.sha256(question.strip().lower().encode()).digest()
+    return "dev" if digest[0] / 256 < DEV_SHARE else "test"
+
+
+@dataclass(frozen=True)
+class Question:
+    text: str
+    expect: frozenset[str]  # empty: out of scope
+    split: str
+    style: str
+
+
+def load_questions(path: Path = QUESTIONS) -> list[Question]:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    out = []
+    for item in data["questions"]:
+        expect = item.get("expect")
+        ids = frozenset() if expect in (None, "out_of_scope") else frozenset([expect] if isinstance(expect, str) else expect)
+        out.append(Question(item["q"], ids, split_of(item["q"]), item.get("style", "")))
+    return out
+
+
+def check_labels(questions: list[Question], docs: list[SearchDoc]) -> None:
+    known = {d.id for d in docs}
+    unknown = sorted({i for q in questions for i in q.expect if i not in known})
+    if unknown:
+        raise SystemExit(f"questions.yml names entries that are not in the seed KB: {unknown}")
+
+
+@dataclass
+class Evaluated:
+    question: Question
+    signals: dict[str, np.ndarray]
+
+
+def collect_signals(search: HybridSearch, questions: list[Question]) -> list[Evaluated]:
+    return [Evaluated(q, search.signals(q.text)) for q in questions]
+
+
+def evaluate(search: HybridSearch, rows: list[Evaluated], cal: ModeCalibration) -> dict[str, float]:
+    snap = search._snapshot  # noqa: SLF001 - the benchmark replays decisions on one snapshot
+    n_in = top1 = top3 = confident_wrong = answered = clarified = 0
+    n_oos = oos_unknown = 0
+    for row in rows:
+        result = search.decide(snap, row.signals, k=5, cal=cal)
+        fused = search.fuse(row.signals, cal)
+        ranking = [snap.docs[i].id for i in np.argsort(-fused, kind="stable")[:3]]
+        q = row.question
+        if result.status == "answer":
+            answered += 1
+            if result.hits[0].id not in q.expect:
+                confident_wrong += 1
+        elif result.status == "clarify":
+            clarified += 1
+        if q.expect:
+            n_in += 1
+            top1 += ranking[0] in q.expect
+            top3 += any(r in q.expect for r in ranking)
+        else:
+            n_oos += 1
+            oos_unknown += result.status == "unknown"
+    total = len(rows)
+    return {
+        "n": total, "n_in_scope": n_in, "n_oos": n_oos,
+        "top1": top1 / max(n_in, 1), "top3": top3 / max(n_in, 1),
+        "confident_wrong": confident_wrong / max(total, 1),
+        "answered": answered / max(total, 1), "clarified": clarified / max(total, 1),
+        "oos_unknown": oos_unknown / max(n_oos, 1),
+    }
+
+
+# ---------------------------------------------------------------- fitting (dev split only)
+def _ranking_quality(search: HybridSearch, rows: list[Evaluated], cal: ModeCalibration) -> tuple[float, float]:
+    top1 = mrr = 0.0
+    n = 0
+    for row in rows:
+        if not row.question.expect:
+            continue
+        n += 1
+        fused = search.fuse(row.signals, cal)
+        order = np.argsort(-fused, kind="stable")[:10]
+        for rank, i in enumerate(order):
+            if search._snapshot.docs[i].id in row.question.expect:  # noqa: SLF001
+                top1 += rank == 0
+                mrr += 1 / (rank + 1)
+                break
+    return top1 / max(n, 1), mrr / max(n, 1)
+
+
+def fit_mode(search: HybridSearch, rows: list[Evaluated], mode: str) -> ModeCalibration:
+    from sklearn.linear_model import LogisticRegression
+
+    base = calibration_mod.DEFAULTS[mode]
+    if mode == "hybrid":
+        grid = [replace(base, dense_weight=1.0, bm25_weight=b, char_weight=c, dense_floor=f)
+                for b, c, f in itertools.product((0.0, 0.2, 0.4, 0.6, 0.8, 1.0), (0.0, 0.2, 0.4, 0.6, 0.8), (0.7,))]
+    elif mode == "lexical":
+        grid = [replace(base, dense_weight=0.0, bm25_weight=b, char_weight=1.0) for b in (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0)]
+    else:
+        grid = [base]
+    cal = max(grid, key=lambda c: _ranking_quality(search, rows, c))
+
+    # Confidence: logistic model over the top-3 candidates' features, label = right entry.
+    snap = search._snapshot  # noqa: SLF001
+    x, y = [], []
+    for row in rows:
+        fused = search.fuse(row.signals, cal).astype(np.float64)
+        order = np.argsort(-fused, kind="stable")[:3]
+        for rank, i in enumerate(order):
+            best_other = fused[order[1]] if rank == 0 else fused[order[0]]
+            f = search.features(row.signals, fused, i, best_other)
+            x.append([f[name] for name in FEATURES])
+            y.append(int(snap.docs[i].id in row.question.expect))
+    model = LogisticRegression(C=1.0, max_iter=1000).fit(np.array(x), np.array(y))
+    cal = replace(cal, coef=tuple(float(c) for c in model.coef_[0]), intercept=float(model.intercept_[0]))
+
+    # Thresholds: answer as often as possible while confident wrong stays <= 1 % on dev;
+    # then the clarify threshold that best separates "worth asking back" from out-of-scope.
+    candidates = sorted({round(float(t), 3) for t in np.linspace(0.05, 0.99, 95)})
+    best_answer = 0.99
+    best_answered = -1.0
+    for t in candidates:
+        trial = replace(cal, answer_threshold=t, clarify_threshold=min(t, cal.clarify_threshold))
+        m = evaluate(search, rows, trial)
+        if m["confident_wrong"] <= MAX_DEV_CONFIDENT_WRONG and m["answered"] > best_answered:
+            best_answer, best_answered = t, m["answered"]
+    cal = replace(cal, answer_threshold=best_answer)
+    best_clarify, best_gain = min(best_answer, 0.3), -1e9
+    for t in [c for c in candidates if c <= best_answer]:
+        gain = 0.0
+        for row in rows:
+            result = search.decide(snap, row.signals, cal=replace(cal, clarify_threshold=t))
+            q = row.question
+            if not q.expect:
+                gain += 1.0 if result.status == "unknown" else -1.0
+            elif result.status == "unknown":
+                gain -= 1.0
+            elif any(h.id in q.expect for h in result.hits[:3]):
+                gain += 1.0
+        if gain > best_gain:
+            best_clarify, best_gain = t, gain
+    n_dev = len(rows)
+    return replace(cal, clarify_threshold=best_clarify, fitted_on=f"dev split of bench/data/questions.yml ({n_dev} questions)")
+
+
+def print_table(results: dict[tuple[str, str], dict[str, float]]) -> None:
+    header = f"{'mode':8} {'split':5} {'n':>4} {'top-1':>6} {'top-3':>6} {'conf.wrong':>10} {'answer':>6} {'clarify':>7} {'oos->unk':>8}"
+    print(header)
+    print("-" * len(header))
+    for (mode, split), m in results.items():
+        print(f"{mode:8} {split:5} {m['n']:4d} {m['top1']:6.3f} {m['top3']:6.3f} {m['confident_wrong']:10.3f} "
+              f"{m['answered']:6.3f} {m['clarified']:7.3f} {m['oos_unknown']:8.3f}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--fit", action="store_true", help="refit calibration on the dev split and save it")
+    parser.add_argument("--errors", choices=("dev", "test", "none"), default="dev",
+                        help="list the hybrid mode's misses on this split (default dev; never tune on test)")
+    parser.add_argument("--model", default=None, help="embedding model name or path (default: the built e5)")
+    parser.add_argument("--embedding-cache", action="store_true",
+                        help="reuse embeddings from results/search-embeddings.npz (faster reruns; same figures)")
+    args = parser.parse_args(argv)
+
+    docs = load_seed_docs()
+    questions = load_questions()
+    check_labels(questions, docs)
+    started = time.perf_counter()
+    search = HybridSearch(args.model, mode="hybrid")
+    search.cache_query_embeddings = True
+    cache = ROOT / "results" / "search-embeddings.npz"
+    if args.embedding_cache and search.encoder is not None:
+        search.encoder.load_cache(cache)
+    search.rebuild(docs)
+    print(f"seed KB: {len(docs)} entries; questions: {len(questions)} "
+          f"({sum(1 for q in questions if not q.expect)} out of scope); index built in {time.perf_counter() - started:.1f} s")
+    rows = collect_signals(search, questions)
+    if args.embedding_cache and search.encoder is not None:
+        search.encoder.save_cache(cache)
+    by_split = {s: [r for r in rows if r.question.split == s] for s in ("dev", "test")}
+    print(f"dev {len(by_split['dev'])} questions, test {len(by_split['test'])} questions")
+
+    calibrations = calibration_mod.load()
+    if args.fit:
+        for mode in MODES:
+            calibrations[mode] = fit_mode(search, by_split["dev"], mode)
+            c = calibrations[mode]
+            print(f"fitted {mode}: weights dense {c.dense_weight} bm25 {c.bm25_weight} char {c.char_weight}; "
+                  f"answer >= {c.answer_threshold}, clarify >= {c.clarify_threshold}")
+        calibration_mod.save(calibrations)
+        print(f"saved {calibration_mod.CALIBRATION_FILE}")
+
+    results = {}
+    for mode in MODES:
+        for split in ("dev", "test"):
+            results[(mode, split)] = evaluate(search, by_split[split], calibrations[mode])
+    print()
+    print_table(results)
+
+    if args.errors != "none":
+        snap = search._snapshot  # noqa: SLF001
+        cal = calibrations["hybrid"]
+        print(f"\nhybrid misses on {args.errors}:")
+        for row in by_split[args.errors]:
+            result = search.decide(snap, row.signals, cal=cal)
+            top = result.hits[0].id if result.hits else None
+            fused = search.fuse(row.signals, cal)
+            ranked = snap.docs[int(np.argmax(fused))].id
+            wrong_rank = row.question.expect and ranked not in row.question.expect
+            wrong_status = (not row.question.expect and result.status != "unknown") or (
+                result.status == "answer" and top not in row.question.expect) or (
+                row.question.expect and result.status == "unknown")
+            if wrong_rank or wrong_status:
+                conf = result.hits[0].confidence if result.hits else 0.0
+                print(f"  [{result.status:7} {conf:.2f}] {row.question.text!r}: expected "
+                      f"{sorted(row.question.expect) or 'out of scope'}, ranked first {ranked}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
