@@ -337,7 +337,9 @@ def step(
     if not message:
         return StepResult(state, ["Ich habe keine Antwort erhalten."])
 
-    if CANCEL.match(message) or (intent == "stop" and intent_confidence >= 0.9 and len(message) < 40):
+    if CANCEL.match(message) or (
+        intent == "stop" and intent_confidence >= 0.9 and len(message) < 40 and not _answers(spec, pending, message, today)
+    ):
         return StepResult(state, [spec.cancelled_text], "cancelled")
 
     looks_like_question = message.endswith("?") or bool(QUESTION_START.match(message))
@@ -401,6 +403,13 @@ def step(
     state["last_filled"] = bool(new_values)
     state["pending"] = next_pending(spec, values)
     return StepResult(state, messages)
+
+
+def _answers(spec: FormSpec, pending: str, message: str, today: date) -> bool:
+    """True when the message is a valid answer to the pending question ("Nein" is no "stop")."""
+    if pending in {CONFIRM, CORRECT}:
+        return isinstance(parsing.parse_yes_no(message), Valid)
+    return isinstance(parse_field(spec.field(pending), message, today), Valid)
 
 
 def _cross_checks(spec: FormSpec, values: dict[str, Any], changed: set[str], today: date) -> list[str]:

@@ -311,3 +311,12 @@ def test_a_water_reading_date_in_the_future_is_refused() -> None:
 def test_a_broken_spec_is_refused_when_loaded(broken: dict[str, Any]) -> None:
     with pytest.raises(SpecError):
         parse_spec(broken)
+
+
+def test_a_no_that_nlu_takes_for_stop_still_answers_a_yes_no_question() -> None:
+    chat = consented()
+    complete(chat)
+    chat.say("Die Lastschrift ist falsch")
+    result = chat.say("Nein", intent="stop", confidence=0.95)
+    assert result.outcome == "continue" and chat.values["sepa_mandate"] is False
+    assert chat.say("lass mal gut sein", intent="stop", confidence=0.95).outcome == "cancelled"

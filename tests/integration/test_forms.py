@@ -213,3 +213,18 @@ def test_water_meter_reading_is_a_spec_only_form(conversation: Conversation) -> 
     assert match and match.group(1) == "WZS"
     [record] = records(conversation)
     assert record["data"]["Zaehler.Stand"] == "1234.5" and record["data"]["Zaehler.Nummer"] == "18447321"
+
+
+@pytest.mark.parametrize(
+    "bad",
+    ["<script>alert('x')</script>", "'; DROP TABLE submissions; --", "🐶🐶🐶", "x" * 10_000, "R2D2"],
+)
+def test_bad_input_in_a_form_gets_a_polite_answer_and_the_same_question(conversation: Conversation, bad: str) -> None:
+    start_dog_tax(conversation)
+    conversation.say(bad)
+    assert conversation.last, "no answer"
+    assert "Vor- und Nachname" in conversation.text, conversation.text
+    assert "<script>" not in conversation.text
+    conversation.say("Erika Mustermann")
+    assert "Anschrift" in conversation.text
+    assert records(conversation) == []
