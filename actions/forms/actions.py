@@ -127,7 +127,10 @@ class SpecFormValidation(Action):
         if result.state.get("pending") == CONFIRM and spec.estimate:
             estimate_text = await self._estimate(spec, result.state)
         dispatcher.utter_message(**prompt_for(spec, result.state, estimate_text))
-        return [SlotSet(SLOT_FORM_DATA, result.state), SlotSet(REQUESTED_SLOT, SLOT_FORM_STATUS)]
+        events: list[EventType] = [SlotSet(SLOT_FORM_DATA, result.state), SlotSet(REQUESTED_SLOT, SLOT_FORM_STATUS)]
+        if activating:  # a status left by an earlier form (e.g. a failed submission) must not end this one
+            events.append(SlotSet(SLOT_FORM_STATUS, None))
+        return events
 
     async def _estimate(self, spec: FormSpec, state: dict[str, Any]) -> str:
         """The expected fee, computed by the knowledge service from the knowledge base's rates."""
