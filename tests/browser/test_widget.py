@@ -22,6 +22,8 @@ from bot.stack import ROOT
 AXE_JS = ROOT / "webchat" / "node_modules" / "axe-core" / "axe.min.js"
 DESKTOP = {"width": 1280, "height": 800}
 MOBILE = {"width": 390, "height": 844}
+# Generous: the shared 2-core test machine can be very busy; a real answer is far faster.
+REPLY_TIMEOUT_MS = 60_000
 HOST = "document.querySelector('#kumpel-webchat').shadowRoot"
 SCREENSHOT_DIR = os.environ.get("KUMPEL_SCREENSHOT_DIR")
 
@@ -83,6 +85,7 @@ class Chat:
             f"n => {HOST}.querySelectorAll('.message.bot').length > n"
             f" && !{HOST}.querySelector('#kumpel-panel').hasAttribute('data-busy')",
             arg=bots_before,
+            timeout=REPLY_TIMEOUT_MS,
         )
         return str(self.bot_messages.last.inner_text())
 
@@ -246,6 +249,21 @@ def test_empty_and_overlong_input_get_a_polite_answer(chat: Chat) -> None:
     before = chat.bot_messages.count()
     chat.input.press("Enter")
     assert chat.wait_for_reply(before)
+
+
+def test_read_aloud_speaks_the_answer_in_german(chat: Chat) -> None:
+    chat.visit().open()
+    answer = chat.ask("Was kostet die Hundesteuer?")
+    # Record what the widget hands to the browser's speech synthesis (the real call still happens).
+    chat.page.evaluate(
+        """() => { window.__spoken = []; const speak = speechSynthesis.speak.bind(speechSynthesis);
+                   speechSynthesis.speak = u => { window.__spoken.push([u.text, u.lang]); speak(u); }; }"""
+    )
+    button = chat.bot_messages.last.get_by_role("button", name="Vorlesen")
+    button.click()
+    [[text, lang]] = chat.page.evaluate("() => window.__spoken")
+    assert lang == "de-DE"
+    assert "111,32" in text and "111,32" in answer
 
 
 def test_thumbs_up_is_stored_anonymously(chat: Chat, stack: Stack) -> None:
