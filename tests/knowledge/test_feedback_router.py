@@ -12,15 +12,21 @@ from sqlalchemy import select
 
 from kumpel_knowledge import feedback
 from kumpel_knowledge.app import create_app
+from kumpel_knowledge.auth import add_user
 from kumpel_knowledge.models import Feedback
 from kumpel_knowledge.settings import Settings
+
+STAFF_PASSWORD = "correct-horse-battery-staple"
 
 
 @pytest.fixture()
 def client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
     monkeypatch.setattr(feedback, "limiter", feedback.SlidingWindowLimiter(5, 60))
     monkeypatch.setenv("KUMPEL_CORS_ORIGINS", "https://www.krefeld.de http://127.0.0.1:8000")
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'kb.db'}", search_mode="lexical", seed_on_start=False)
+    settings = Settings(
+        env="test", database_url=f"sqlite:///{tmp_path / 'kb.db'}", search_mode="lexical", seed_on_start=False,
+        secret_key="test-secret-key-0123456789", action_token="test-action-token-0123456789",
+    )
     with TestClient(create_app(settings)) as test_client:
         yield test_client
 
@@ -93,13 +99,20 @@ def test_embedding_site_may_post_other_sites_may_not(client: TestClient) -> None
 
 
 def test_report_needs_staff_login(client: TestClient) -> None:
-    assert client.get("/api/v1/feedback/report").status_code in (401, 403, 404)
+    assert client.get("/api/v1/feedback/report").status_code == 401
+    bad = client.get("/api/v1/feedback/report", headers={"Authorization": "Bearer forged"})
+    assert bad.status_code == 401
 
 
-def test_report_counts_per_entry_most_down_votes_first(client: TestClient) -> None:
+def test_staff_report_counts_per_entry_most_down_votes_first(client: TestClient) -> None:
     for entry, vote in [("svc-a", "up"), ("svc-b", "down"), ("svc-b", "down"), ("svc-a", "down")]:
-        client.post("/api/v1/feedback", json=rating(entry_id=entry, rating=vote))
+        assert client.post("/api/v1/feedback", json=rating(entry_id=entry, rating=vote)).status_code == 201
     with client.app.state.runtime.sessions() as session:  # type: ignore[attr-defined]
-        result = feedback.report(session)
-    assert (result.total, result.up, result.down) == (4, 1, 3)
-    assert [(e.entry_id, e.up, e.down) for e in result.entries] == [("svc-b", 0, 2), ("svc-a", 1, 1)]
+        add_user(session, "vera", STAFF_PASSWORD, "viewer")
+        session.commit()
+    token = client.post("/api/v1/auth/token", data={"username": "vera", "password": STAFF_PASSWORD}).json()["access_token"]
+    response = client.get("/api/v1/feedback/report", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200
+    result = response.json()
+    assert (result["total"], result["up"], result["down"]) == (4, 1, 3)
+    assert [(e["entry_id"], e["up"], e["down"]) for e in result["entries"]] == [("svc-b", 0, 2), ("svc-a", 1, 1)]
