@@ -36,7 +36,7 @@ def hybrid_client(seeded_template: Path, tmp_path_factory: pytest.TempPathFactor
     [
         ("Wann hat das Bürgerbüro geöffnet?", "opening_hours", "off-buergerbuero", "Das Bürgerbüro hat heute bis 18:00 Uhr geöffnet."),
         ("Was kostet ein Perso?", "fees", "svc-personalausweis", "37,00 EUR"),
-        ("Wo kann ich mein altes Sofa loswerden?", "service", "svc-sperrmuell", "GSAK"),
+        ("Ich will mein altes Sofa entsorgen", "service", "svc-sperrmuell", "GSAK"),
         ("Ich will mein Auto abmelden", "service", "svc-fahrzeug-abmelden", "außer Betrieb"),
     ],
 )
