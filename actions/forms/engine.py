@@ -376,9 +376,9 @@ def step(
             if isinstance(answer, Valid):
                 state["pending"] = CORRECT
                 return StepResult(state, [])
+            example = spec.params.get("correction_example", "Der Name ist falsch")
             return StepResult(
-                state,
-                ["Bitte bestätigen Sie mit „Ja“ – oder sagen Sie mir, was falsch ist, zum Beispiel „Die Chipnummer ist falsch“."],
+                state, [f"Bitte bestätigen Sie mit „Ja“ – oder sagen Sie mir, was falsch ist, zum Beispiel „{example}“."]
             )
     elif pending == CORRECT:
         if not found.values:
