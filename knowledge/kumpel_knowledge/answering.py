@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -110,6 +110,10 @@ def infer_topic(question: str) -> Topic:
     for topic, cue in _TOPIC_CUES:
         if cue.search(text):
             return topic  # type: ignore[return-value]
+    # "Und am Samstag?": a day and nothing else is asked about hours.
+    asked = asked_day(question, date.today())
+    if (asked.day or asked.error) and not subject_words(question):
+        return "opening_hours"
     return "auto"
 
 

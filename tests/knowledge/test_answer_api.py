@@ -54,6 +54,13 @@ def test_opening_hours_follow_up_and_am_samstag_uses_the_context(kb_client: Test
     )
 
 
+def test_a_day_alone_after_a_service_asks_for_the_responsible_office_hours(kb_client: TestClient) -> None:
+    service = ask(kb_client, "Was brauche ich für die Anmeldung meiner Wohnung?", "documents")
+    follow_up = ask(kb_client, "Und am Samstag?", "auto", context=service["context"])
+    assert follow_up["entry"] == {"type": "office", "id": "off-buergerbuero"}
+    assert follow_up["text"].startswith("Das Bürgerbüro ist am Samstag, 21.11. geschlossen.")
+
+
 def test_topic_auto_recognises_an_opening_hours_question(kb_client: TestClient) -> None:
     answer = ask(kb_client, "Hat die Zulassungsstelle morgen offen?")
     assert answer["entry"] == {"type": "office", "id": "off-strassenverkehrsamt"}
