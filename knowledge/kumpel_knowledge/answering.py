@@ -124,10 +124,7 @@ def subject_words(question: str) -> str:
 
 def is_follow_up(question: str) -> bool:
     """True when the question names no subject of its own ("Und was kostet das?", "Und am Samstag?")."""
-    content = tokens(question)
-    return not content or all(t in TOPIC_WORDS or t.isdigit() for t in content) or (
-        fold(question).lstrip().startswith("und ") and len(content) <= 1
-    )
+    return not subject_words(question)
 
 
 class AnswerEngine:

@@ -96,6 +96,15 @@ def test_fees_and_the_follow_up_about_documents(kb_client: TestClient) -> None:
     assert "- Ein aktuelles biometrisches Passbild" in documents["text"]
 
 
+def test_a_follow_up_naming_a_new_subject_switches_to_it(kb_client: TestClient) -> None:
+    first = ask(kb_client, "Was kostet ein Personalausweis?", "fees")
+    second = ask(kb_client, "Und der Reisepass?", "fees", context=first["context"])
+    assert second["entry"] == {"type": "service", "id": "svc-reisepass"}
+    assert "70,00 EUR" in second["text"]
+    holiday = ask(kb_client, "Und an Fronleichnam?", "opening_hours", context=second["context"])
+    assert holiday["text"].startswith("Das Bürgerbüro ist am Donnerstag, 27.05. geschlossen (Feiertag: Fronleichnam).")
+
+
 def test_und_was_kostet_das_after_the_dog_tax(kb_client: TestClient) -> None:
     service = ask(kb_client, "Ich habe mir einen Hund angeschafft", "service")
     assert service["entry"]["id"] == "svc-hundesteuer-anmeldung"
