@@ -376,13 +376,20 @@ def test_screenshots_desktop_and_mobile(browser: Any, stack: Stack, tmp_path: Pa
     """Desktop and phone views of a real conversation (KUMPEL_SCREENSHOT_DIR=docs/screenshots keeps them)."""
     target = Path(SCREENSHOT_DIR) if SCREENSHOT_DIR else tmp_path
     target.mkdir(parents=True, exist_ok=True)
-    for name, viewport in (("webchat-desktop.png", DESKTOP), ("webchat-mobile.png", MOBILE)):
+    conversation = ["Was kostet die Hundesteuer?", "Was kannst du?"]
+    shots = [
+        ("webchat-privacy-notice.png", DESKTOP, []),  # first open: the notice before any message
+        ("webchat-desktop.png", DESKTOP, conversation),
+        ("webchat-mobile.png", MOBILE, conversation),
+        ("webchat-zoom-200.png", {"width": 640, "height": 400}, conversation),  # 1280x800 at 200 %
+    ]
+    for name, viewport, questions in shots:
         context = browser.new_context(viewport=viewport, reduced_motion="reduce")
         try:
             page = context.new_page()
             chat = Chat(page, stack).visit().open()
-            chat.ask("Was kostet die Hundesteuer?")
-            chat.ask("Was kannst du?")
+            for question in questions:
+                chat.ask(question)
             page.screenshot(path=str(target / name))
             assert (target / name).stat().st_size > 10_000
         finally:
