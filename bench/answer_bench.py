@@ -18,7 +18,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "knowledge"))
 
 from fastapi.testclient import TestClient  # noqa: E402
-
 from kumpel_knowledge.app import create_app  # noqa: E402
 from kumpel_knowledge.db import create_schema, make_engine, make_session_factory  # noqa: E402
 from kumpel_knowledge.kb_io import import_path  # noqa: E402

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from alembic import context
-
 from kumpel_knowledge.db import make_engine
 from kumpel_knowledge.models import Base
 from kumpel_knowledge.settings import Settings

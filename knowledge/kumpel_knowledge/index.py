@@ -32,7 +32,7 @@ def _backend_classes() -> tuple[type, type]:
     try:
         from .search import HybridSearch, SearchDoc  # type: ignore[attr-defined]
     except ImportError:
-        from .simple_search import SimpleSearch, SearchDoc
+        from .simple_search import SearchDoc, SimpleSearch
 
         return SimpleSearch, SearchDoc
     return HybridSearch, SearchDoc

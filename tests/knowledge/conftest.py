@@ -18,7 +18,6 @@ if str(KNOWLEDGE_DIR) not in sys.path:  # `python -m pytest tests/knowledge` wor
     sys.path.insert(0, str(KNOWLEDGE_DIR))
 
 from fastapi.testclient import TestClient  # noqa: E402
-
 from kumpel_knowledge.app import create_app  # noqa: E402
 from kumpel_knowledge.db import create_schema, make_engine, make_session_factory  # noqa: E402
 from kumpel_knowledge.kb_io import import_path  # noqa: E402

@@ -6,9 +6,8 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
-
 from kumpel_knowledge.settings import Settings
+from sqlalchemy import create_engine, text
 
 THURSDAY_MORNING = "2026-11-19T10:00:00+01:00"
 

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-
 from kumpel_knowledge.app import create_app
 from kumpel_knowledge.settings import Settings
 

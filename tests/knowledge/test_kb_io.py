@@ -9,13 +9,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
-
 from kumpel_knowledge.db import create_schema, make_engine, make_session_factory
 from kumpel_knowledge.kb_io import KbValidationError, export_document, export_path, import_path
 from kumpel_knowledge.models import Faq, Notice, Office, Responsibility, Service
 from kumpel_knowledge.settings import SEED_DIR
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -19,14 +19,13 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from fastapi.testclient import TestClient
-from sqlalchemy import inspect
-
 from kumpel_knowledge.app import create_app
 from kumpel_knowledge.db import make_engine, make_session_factory
 from kumpel_knowledge.kb_io import export_document, import_path
 from kumpel_knowledge.migrations import alembic_config, current_revision, downgrade, head_revision, upgrade
 from kumpel_knowledge.models import Base
 from kumpel_knowledge.settings import SEED_DIR, Settings
+from sqlalchemy import inspect
 
 PG_BIN = Path(os.environ.get("KUMPEL_PG_BIN", "/usr/lib/postgresql/15/bin"))
 TABLES = {

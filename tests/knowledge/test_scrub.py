@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from kumpel_knowledge.scrub import scrub
 
 

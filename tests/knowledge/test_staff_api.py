@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-
 from kumpel_knowledge.app import create_app
 from kumpel_knowledge.auth import add_user
 from kumpel_knowledge.db import make_engine, make_session_factory
