@@ -53,7 +53,7 @@ DELIMITER = re.compile(r",(?!\d)|[;\n]|\s+und\s+|\s+sowie\s+|[.!?](?=\s|$)")
 NOT_A_BREED = frozenset({"hund", "hündin", "huendin", "rüde", "ruede", "welpe", "tier", "junge", "mädchen", "jahr"})
 
 IBAN_LIKE = re.compile(r"\b([A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]){11,30})\b", re.IGNORECASE)
-CHIP_LIKE = re.compile(r"(?<![\d])(\d(?:[ ]?\d){9,19})(?![\d])")
+CHIP_LIKE = re.compile(r"(?<![\d])(\d(?:[ \-.]?\d){9,19})(?![\d])")
 EMAIL_LIKE = re.compile(r"[^\s<>,;:()\"']+@[^\s<>,;:()\"']+")
 POSTCODE_CITY = re.compile(r"(?<!\d)(\d{5})\s+([A-Za-zÄÖÜäöüß][a-zäöüß\-]+)")
 STREET_SUFFIXES = r"(?:straße|strasse|str\.|weg|platz|allee|ring|gasse|wall|damm|ufer|markt|pfad|chaussee|hof|steg|kamp)"
@@ -247,7 +247,7 @@ def extract(spec: FormSpec, text: str, pending: Optional[str], values: dict[str,
             seg_start, seg_end = _segment_after(text, match.end())
             segment = text[seg_start:seg_end].strip()
             if spec_field.type == "chip":
-                digits = re.match(r"[\d ]+", segment)
+                digits = re.match(r"[\d \-./]+", segment)
                 segment = digits.group(0) if digits else segment
                 seg_end = seg_start + len(segment)
             if not segment or not found.free(seg_start, seg_end):
@@ -283,7 +283,11 @@ def _strip_cues(spec_field: FieldSpec, text: str) -> str:
 
 
 def leftover(text: str, consumed: list[tuple[int, int]], cues: tuple[str, ...] = ()) -> str:
-    """The message without the parts already used, their cue words and filler words."""
+    """What is left for the question we asked: the message without the parts already used.
+
+    When other values were taken from the message ("Luna, Hündin, geb. 01.02.2023"), only the first
+    remaining part counts, without cue and filler words; otherwise the whole message.
+    """
     if not consumed:
         return text.strip()
     chars = list(text)
@@ -293,12 +297,15 @@ def leftover(text: str, consumed: list[tuple[int, int]], cues: tuple[str, ...] =
     rest = "".join(chars)
     for cue in sorted(cues, key=len, reverse=True):
         rest = _cue_pattern(cue).sub(" ", rest)
-    words = [
-        word.strip(",.;:!-")
-        for word in re.split(r"\s+", rest)
-        if word.strip(",.;:!-") and not FILLER.match(word.strip(",.;:!-"))
-    ]
-    return " ".join(words)
+    for part in DELIMITER.split(rest):
+        words = [
+            word.strip(",.;:!-")
+            for word in re.split(r"\s+", part or "")
+            if word.strip(",.;:!-") and not FILLER.match(word.strip(",.;:!-"))
+        ]
+        if words:
+            return " ".join(words)
+    return ""
 
 
 # ---------------------------------------------------------------- the step

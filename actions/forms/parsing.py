@@ -149,12 +149,13 @@ def check_date(result: ParseResult, today: date, *, allow_future: bool = False, 
 
 
 def parse_chip_number(text: str) -> ParseResult:
-    """A 15-digit transponder number (ISO 11784/11785), spaces allowed: '276 098 100 123 456'."""
-    digits = DIGITS_ONLY.sub("", text or "")
-    if not digits:
-        return Invalid("Die Chipnummer besteht aus 15 Ziffern, zum Beispiel 276098100123456.")
-    if re.search(r"[A-Za-z]", re.sub(r"(?i)\b(chip|chipnummer|transponder|nummer|nr)\b", "", text)):
+    """A 15-digit transponder number (ISO 11784/11785), grouped or not: '276 098 100 123 456'."""
+    if re.search(r"\d[A-Za-z]\d", text or ""):
         return Invalid("Die Chipnummer besteht nur aus Ziffern (15 Stück), zum Beispiel 276098100123456.")
+    runs = re.findall(r"\d(?:[\d \-./]*\d)?", text or "")
+    if not runs:
+        return Invalid("Die Chipnummer besteht aus 15 Ziffern, zum Beispiel 276098100123456.")
+    digits = max((DIGITS_ONLY.sub("", run) for run in runs), key=len)
     if len(digits) != CHIP_LENGTH:
         return Invalid(
             f"Die Chipnummer hat {len(digits)} Ziffern, sie muss aber genau 15 Ziffern haben "
@@ -214,6 +215,9 @@ def parse_street(text: str) -> ParseResult:
 
 def parse_person_name(text: str) -> ParseResult:
     value = clean(text)
+    if value.count(",") == 1:  # "Mustermann, Erika" as on forms and ID cards
+        last, first = (part.strip() for part in value.split(","))
+        value = f"{first} {last}"
     if len(value) > 100 or not PERSON_NAME.match(value):
         return Invalid("Bitte nennen Sie Vor- und Nachnamen, nur mit Buchstaben, zum Beispiel: Erika Mustermann.")
     return Valid(" ".join(part[0].upper() + part[1:] for part in value.split(" ")))

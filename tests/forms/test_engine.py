@@ -320,3 +320,11 @@ def test_a_no_that_nlu_takes_for_stop_still_answers_a_yes_no_question() -> None:
     result = chat.say("Nein", intent="stop", confidence=0.95)
     assert result.outcome == "continue" and chat.values["sepa_mandate"] is False
     assert chat.say("lass mal gut sein", intent="stop", confidence=0.95).outcome == "cancelled"
+
+
+def test_a_list_of_values_gives_only_its_first_free_part_to_the_question_asked() -> None:
+    chat = consented()
+    chat.state["pending"] = "dog_name"
+    chat.say("Luna, Hündin, Border Collie, geb. 01.02.2023, seit 10.11.2026 bei uns")
+    assert chat.values["dog_name"] == "Luna"
+    assert chat.values["dog_birth_date"] == "2023-02-01" and chat.values["dog_joined_date"] == "2026-11-10"

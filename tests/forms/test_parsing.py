@@ -185,3 +185,12 @@ def test_meter_numbers_and_readings() -> None:
     assert parsing.parse_meter_reading("Stand: 987") == Valid("987")
     assert isinstance(parsing.parse_meter_reading("viel"), Invalid)
     assert isinstance(parsing.parse_meter_reading("12345678"), Invalid)
+
+
+@pytest.mark.parametrize("text", ["276-098-100-123-456", "die Nummer ist 276.098.100.123.456"])
+def test_chip_numbers_grouped_with_dashes_or_dots(text: str) -> None:
+    assert parsing.parse_chip_number(text) == Valid("276098100123456")
+
+
+def test_family_name_first_with_a_comma() -> None:
+    assert parsing.parse_person_name("Mustermann, Erika") == Valid("Erika Mustermann")
