@@ -53,6 +53,21 @@ def build_index(runtime: Runtime) -> None:
     log.info("search index ready: %s", index.backend_name)
 
 
+def _refresh_index_forever(runtime: Runtime, stop: threading.Event) -> None:
+    """Keep the index in step with the database when several processes share it."""
+    interval = runtime.settings.index_refresh_seconds
+    while not stop.wait(interval):
+        if runtime.index is None:
+            continue
+        try:
+            with runtime.sessions() as session:
+                changes = runtime.index.sync(session)
+            if changes:
+                log.info("search index picked up %d changed entries", changes)
+        except Exception:  # pragma: no cover - a failed round is retried at the next interval
+            log.exception("refreshing the search index failed")
+
+
 def _build_index_logged(runtime: Runtime) -> None:
     try:
         build_index(runtime)
@@ -75,7 +90,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             threading.Thread(target=_build_index_logged, args=(runtime,), name="index-build", daemon=True).start()
         else:
             build_index(runtime)
+        stop = threading.Event()
+        if settings.index_refresh_seconds > 0:
+            threading.Thread(
+                target=_refresh_index_forever, args=(runtime, stop), name="index-refresh", daemon=True
+            ).start()
         yield
+        stop.set()
         engine.dispose()
 
     app = FastAPI(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy import select
@@ -47,7 +48,16 @@ class KnowledgeIndex:
         model = None if mode == "lexical" else settings.embedding_model
         self.backend_name = f"{search_cls.__name__}({mode})"
         self.search: SearchBackend = search_cls(model, mode=mode)
+        # id -> updated_at of every indexed entry, to find what other replicas changed.
+        self._seen: dict[str, datetime | None] = {}
         log.info("search backend: %s", self.backend_name)
+
+    @staticmethod
+    def _versions(session: Session) -> dict[str, datetime | None]:
+        versions: dict[str, datetime | None] = {}
+        for model in (Service, Office, Faq):
+            versions.update({row.id: row.updated_at for row in session.execute(select(model.id, model.updated_at))})
+        return versions
 
     def _docs(self, session: Session) -> Iterator[Any]:
         for service in session.scalars(select(Service)):
@@ -59,7 +69,28 @@ class KnowledgeIndex:
 
     def rebuild(self, session: Session) -> None:
         """Index every entry of the database."""
+        self._seen = self._versions(session)
         self.search.rebuild(list(self._docs(session)))
+
+    def sync(self, session: Session) -> int:
+        """Apply changes made through other processes (replicas, CLI imports); returns how many.
+
+        Compares each entry's ``updated_at`` with what this index has seen: new or changed entries
+        are upserted, vanished ones removed. One cheap query per table.
+        """
+        current = self._versions(session)
+        changed = [entry_id for entry_id, version in current.items() if self._seen.get(entry_id, "new") != version]
+        removed = [entry_id for entry_id in self._seen if entry_id not in current]
+        for entry_id in removed:
+            self.search.remove(entry_id)
+            self._seen.pop(entry_id, None)
+        for entry_id in changed:
+            for model in (Service, Office, Faq):
+                row = session.get(model, entry_id)
+                if row is not None:
+                    self.upsert(row)
+                    break
+        return len(changed) + len(removed)
 
     def service_doc(self, service: Service) -> Any:
         """A service as a search document: name, synonyms, summary."""
@@ -78,6 +109,7 @@ class KnowledgeIndex:
 
     def upsert(self, entry: Service | Office | Faq) -> None:
         """Make an edited entry findable at once."""
+        self._seen[entry.id] = entry.updated_at
         if isinstance(entry, Service):
             self.search.upsert(self.service_doc(entry))
         elif isinstance(entry, Office):
@@ -87,4 +119,5 @@ class KnowledgeIndex:
 
     def remove(self, entry_id: str) -> None:
         """Forget a deleted entry."""
+        self._seen.pop(entry_id, None)
         self.search.remove(entry_id)

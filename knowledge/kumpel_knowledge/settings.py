@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     # Build the search index in a background thread, so the server answers /health (503) at once
     # while the model loads; `serve` switches it on, tests keep the start synchronous.
     index_in_background: bool = False
+    # Pick up edits made through other replicas or a CLI import (seconds; 0 = off).
+    index_refresh_seconds: float = 10.0
     seed_path: Path = SEED_DIR
     submission_retention_days: int = 180
     city_contact_text: str = Field(

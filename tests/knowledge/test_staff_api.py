@@ -162,3 +162,20 @@ def test_users_add_cli_sets_a_password_that_logs_in(tmp_path: Path) -> None:
         token = client.post("/api/v1/auth/token", data={"username": "clara", "password": PASSWORD}).json()["access_token"]
         me = client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"}).json()
     assert me == {"username": "clara", "role": "admin"}
+
+
+def test_an_edit_through_one_replica_reaches_the_other(kb_settings: Settings) -> None:
+    fast = kb_settings.model_copy(update={"index_refresh_seconds": 0.2})
+    with TestClient(create_app(fast)) as replica_a, TestClient(create_app(fast)) as replica_b:
+        editor = login(replica_a, fast, "erik", "editor")
+        assert replica_a.put("/api/v1/kb/services/svc-baumfaellung", json=NEW_SERVICE, headers=editor).status_code == 201
+        question = "Was kostet die Genehmigung, einen Baum im Garten zu fällen?"
+        deadline = time.monotonic() + 5
+        while ask(replica_b, question, "fees")["entry"] != {"type": "service", "id": "svc-baumfaellung"}:
+            assert time.monotonic() < deadline, "replica B never saw the new service"
+            time.sleep(0.1)
+        assert replica_a.delete("/api/v1/kb/services/svc-baumfaellung", headers=editor).status_code == 204
+        deadline = time.monotonic() + 5
+        while ask(replica_b, question, "fees")["entry"] == {"type": "service", "id": "svc-baumfaellung"}:
+            assert time.monotonic() < deadline, "replica B still answers with the deleted service"
+            time.sleep(0.1)
