@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -204,13 +203,11 @@ def test_real_model_says_unknown_out_of_scope(hybrid: HybridSearch, question: st
 
 
 @needs_model
-def test_real_model_edit_is_found_within_a_second(hybrid: HybridSearch) -> None:
-    started = time.perf_counter()
+def test_real_model_edit_is_found_by_the_next_search(hybrid: HybridSearch) -> None:
+    # How fast that is, is measured by bench/search_latency.py (no timed tests here).
     hybrid.upsert(SearchDoc("svc-fishing", "service", "Fischereischein beantragen",
                             ("Angelschein", "Ich möchte angeln gehen, was brauche ich?")))
     result = hybrid.search("Angelschein beantragen")
-    elapsed = time.perf_counter() - started
     assert result.hits and result.hits[0].id == "svc-fishing"
-    assert elapsed < 1.0
     hybrid.remove("svc-fishing")
     assert all(hit.id != "svc-fishing" for hit in hybrid.search("Angelschein beantragen").hits)

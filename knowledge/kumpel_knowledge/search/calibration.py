@@ -26,6 +26,10 @@ class ModeCalibration:
     bm25_weight: float
     char_weight: float
     dense_floor: float = 0.7
+    # Prior per entry type: FAQ entries are phrased as questions and so sit closer to any
+    # question in embedding space; a small offset keeps them from crowding out services.
+    faq_bias: float = 0.0
+    office_bias: float = 0.0
     # logistic model over FEATURES -> P(candidate is the right entry)
     coef: tuple[float, ...] = (6.0, 8.0, 0.0, 0.0, 0.0)
     intercept: float = -4.0

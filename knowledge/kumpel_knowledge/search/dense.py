@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[2] / "models" / "multilingual-e5-small"
-# e5 was trained with "query: " / "passage: "; question-to-question matching uses "query: " on
-# both sides (model card advice for symmetric tasks).
-E5_PREFIX = "query: "
+# e5 was trained with "query: " for questions and "passage: " for the texts that answer them;
+# measured on the dev split, "passage: " on the entries' texts beat "query: " on both sides.
+E5_QUERY, E5_PASSAGE = "query: ", "passage: "
 MAX_CHARS = 2000  # longer input adds nothing but time; the model truncates at 512 tokens anyway
 
 
@@ -29,8 +29,8 @@ class DenseEncoder:
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_lock = threading.Lock()
         self._cache_size = cache_size
-        name = self.model_name_or_path.lower()
-        self.prefix = E5_PREFIX if "e5" in name else ""
+        is_e5 = "e5" in self.model_name_or_path.lower()
+        self.query_prefix, self.passage_prefix = (E5_QUERY, E5_PASSAGE) if is_e5 else ("", "")
 
     def _load(self):  # type: ignore[no-untyped-def]
         if self._model is None:
@@ -73,9 +73,13 @@ class DenseEncoder:
         dim = model.get_sentence_embedding_dimension()
         return int(dim) if dim else int(self.encode(["x"]).shape[1])
 
-    def encode(self, texts: list[str], *, use_cache: bool = True) -> np.ndarray:
-        """Embeddings for ``texts`` (rows in order), shape (len(texts), dim)."""
-        keyed = [self.prefix + t[:MAX_CHARS] for t in texts]
+    def encode(self, texts: list[str], *, passage: bool = False, use_cache: bool = True) -> np.ndarray:
+        """Embeddings for ``texts`` (rows in order), shape (len(texts), dim).
+
+        ``passage``: the texts are entries to be found (not questions); e5 prefixes differ.
+        """
+        prefix = self.passage_prefix if passage else self.query_prefix
+        keyed = [prefix + t[:MAX_CHARS] for t in texts]
         missing = [k for k in dict.fromkeys(keyed) if not use_cache or k not in self._cache]
         fresh: dict[str, np.ndarray] = {}
         if missing:
@@ -98,7 +102,7 @@ class DenseEncoder:
                 with self._cache_lock:
                     vec = self._cache.get(key)
             if vec is None:  # evicted meanwhile by another thread
-                vec = self.encode([key[len(self.prefix):]], use_cache=False)[0]
+                vec = self.encode([key[len(prefix):]], passage=passage, use_cache=False)[0]
             rows.append(vec)
         if not rows:
             return np.zeros((0, 0), dtype=np.float32)

@@ -83,6 +83,14 @@ def _texts_of(doc: SearchDoc) -> list[str]:
     return list(seen) or [doc.id]
 
 
+def _dense_texts(doc: SearchDoc) -> list[str]:
+    """Each text alone, plus all of them together (context helps the short synonyms)."""
+    texts = _texts_of(doc)
+    if len(texts) > 1:
+        texts.append(". ".join(texts)[:1500])
+    return texts
+
+
 class HybridSearch:
     """Search over services, offices and FAQ entries; see the package docstring."""
 
@@ -144,9 +152,9 @@ class HybridSearch:
     def _encode_docs(self, docs: list[SearchDoc]) -> list[np.ndarray | None]:
         if self._encoder is None:
             return [None] * len(docs)
-        texts_per_doc = [_texts_of(doc) for doc in docs]
+        texts_per_doc = [_dense_texts(doc) for doc in docs]
         flat = [t for texts in texts_per_doc for t in texts]
-        vectors = self._encoder.encode(flat) if flat else np.zeros((0, 1), np.float32)
+        vectors = self._encoder.encode(flat, passage=True) if flat else np.zeros((0, 1), np.float32)
         out: list[np.ndarray | None] = []
         start = 0
         for texts in texts_per_doc:
@@ -292,12 +300,18 @@ class HybridSearch:
         per_row = np.asarray(snap.char_matrix[:, ids] @ query_vec).ravel()
         return np.maximum.reduceat(per_row, snap.char_starts).astype(np.float32)
 
-    def fuse(self, signals: dict[str, np.ndarray], cal: ModeCalibration | None = None) -> np.ndarray:
+    def fuse(self, signals: dict[str, np.ndarray], cal: ModeCalibration | None = None,
+             snapshot: _Snapshot | None = None) -> np.ndarray:
         cal = cal or self._calibration
+        snap = snapshot or self._snapshot
         dense = (signals["dense"] - cal.dense_floor) / (1 - cal.dense_floor)
         if self.mode == "lexical":
             dense = np.zeros_like(dense)
-        return cal.dense_weight * dense + cal.bm25_weight * signals["bm25"] + cal.char_weight * signals["char"]
+        fused = cal.dense_weight * dense + cal.bm25_weight * signals["bm25"] + cal.char_weight * signals["char"]
+        if (cal.faq_bias or cal.office_bias) and len(snap.types) == len(fused):
+            fused = fused + np.where(snap.types == "faq", cal.faq_bias,
+                                     np.where(snap.types == "office", cal.office_bias, 0.0))
+        return fused
 
     def search(self, query: str, *, types: Collection[str] | None = None, k: int = 5) -> SearchResult:
         """Find the entries that answer ``query``; decide answer / clarify / unknown."""
@@ -312,7 +326,7 @@ class HybridSearch:
                types: Collection[str] | None = None, k: int = 5,
                cal: ModeCalibration | None = None) -> SearchResult:
         cal = cal or self._calibration
-        fused = self.fuse(signals, cal).astype(np.float64)
+        fused = self.fuse(signals, cal, snap).astype(np.float64)
         if types is not None:
             fused = np.where(np.isin(snap.types, list(types)), fused, -np.inf)
         order = np.argsort(-fused, kind="stable")[: max(k, MAX_CLARIFY, 2)]
