@@ -177,6 +177,8 @@ def records_for(db: Optional[Path], sender: str) -> list[dict[str, object]]:
 
 def run(rasa_url: str, db: Optional[Path], count: int, seed: int, verbose: bool) -> int:
     latencies: list[float] = []
+    # Turns that also wait for the knowledge service (a question, the summary's estimate, the submission).
+    service_turns: list[float] = []
     completed = duplicates = partial = 0
     failures: list[str] = []
     for number, script in enumerate(scripts(count, seed)):
@@ -188,6 +190,8 @@ def run(rasa_url: str, db: Optional[Path], count: int, seed: int, verbose: bool)
                 elapsed, replies = send(rasa_url, sender, message)
                 latencies.append(elapsed)
                 last_text = "\n".join(str(r.get("text", "")) for r in replies)
+                if re.search(r"Quelle:|Aktenzeichen|Bitte prüfen Sie", last_text):
+                    service_turns.append(elapsed)
                 references += [m.group(0) for m in REFERENCE.finditer(last_text)]
                 if verbose:
                     print(f"  [{number}] > {message!r} ({elapsed:.0f} ms)\n      < {last_text[:160]!r}")
@@ -211,6 +215,18 @@ def run(rasa_url: str, db: Optional[Path], count: int, seed: int, verbose: bool)
     print(f"turns: {len(latencies)} sequential; latency median {statistics.median(latencies):.0f} ms, "
           f"p95 {percentile(latencies, 0.95):.0f} ms, max {max(latencies):.0f} ms; "
           f"throughput {len(latencies) / (sum(latencies) / 1000):.1f} turns/s")
+    form_only = [v for v in latencies if v not in service_turns]
+    if form_only and service_turns:
+        print(f"  form turns without a knowledge-service call: {len(form_only)}, median {statistics.median(form_only):.0f} ms, "
+              f"p95 {percentile(form_only, 0.95):.0f} ms")
+        print(f"  turns with a knowledge-service call (question, summary with estimate, submission): {len(service_turns)}, "
+              f"median {statistics.median(service_turns):.0f} ms, p95 {percentile(service_turns, 0.95):.0f} ms")
+    try:
+        import os
+
+        print(f"  load average during the run (1 min): {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    except OSError:
+        pass
     for failure in failures:
         print("FAILED", failure)
     return 0 if completed == count and duplicates == 0 and partial == 0 else 1
