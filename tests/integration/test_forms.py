@@ -134,7 +134,10 @@ def test_cancel_in_the_middle_discards_everything(conversation: Conversation, st
     conversation.say(stop_word)
     assert "abgebrochen" in conversation.text, conversation.text
     conversation.say("Wann hat das Bürgerbüro geöffnet?")
-    assert "Bürgerbüro" in conversation.text and "Hundesteuer-Anmeldung" not in conversation.text
+    # Out of the form: the question goes to the knowledge actions (an answer, or their polite
+    # "knowledge base unavailable" on an overloaded machine), not into the form's next field.
+    assert "Bürgerbüro" in conversation.text or "Wissensdatenbank" in conversation.text, conversation.text
+    assert "Anschrift" not in conversation.text and "Hundesteuer-Anmeldung" not in conversation.text
     assert records(conversation) == []
 
 
