@@ -23,7 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -180,11 +180,11 @@ def _scores(expected: list[str], predicted: list[str | None]) -> tuple[float, fl
     return accuracy, macro_f1
 
 
-def _print_threshold_sweep(name: str, expected: list[str], raw: list[tuple[str | None, float]]) -> None:
+def _print_threshold_sweep(name: str, label: str, expected: list[str], raw: list[tuple[str | None, float]]) -> None:
     """What a FallbackClassifier threshold would do (ambiguity rule ignored): pick it from data."""
     nonsense = [i for i, e in enumerate(expected) if e == FALLBACK_OR_OOS]
     in_scope = [i for i, e in enumerate(expected) if e not in (FALLBACK_OR_OOS, "out_of_scope")]
-    print(f"  threshold sweep [{name}] on the held-out set: threshold -> accuracy, real questions sent to "
+    print(f"  threshold sweep [{name}] on the {label}: threshold -> accuracy, real questions sent to "
           "fallback, nonsense rejected")
     for threshold in SWEEP:
         predicted = [r if c >= threshold else FALLBACK for r, c in raw]
@@ -219,6 +219,7 @@ def run(variants: dict[str, Path], folds: int, seed: int, keep: Path | None) -> 
         for name, config in variants.items():
             split_expected, split_predicted, held_expected, held_predicted, held_raw = [], [], [], [], []
             held_conf: list[tuple[str | None, float]] = []
+            split_conf: list[tuple[str | None, float]] = []
             train_times, load_times, import_times, parse_ms, fallback_in_scope = [], [], [], [], 0
             for fold, test_indices in enumerate(parts):
                 train_file = tmp / f"train_{fold}.yml"
@@ -230,6 +231,7 @@ def run(variants: dict[str, Path], folds: int, seed: int, keep: Path | None) -> 
                 predictions = result["predictions"]
                 split_expected += [examples[i][1] for i in sorted(test_indices)]
                 split_predicted += [p["intent"] for p in predictions[: len(test_texts)]]
+                split_conf += [(p["raw"], p["confidence"]) for p in predictions[: len(test_texts)]]
                 for (_, intent), prediction in zip(heldout, predictions[len(test_texts):]):
                     held_expected.append(intent)
                     held_predicted.append(prediction["intent"])
@@ -249,7 +251,11 @@ def run(variants: dict[str, Path], folds: int, seed: int, keep: Path | None) -> 
                          statistics.median(train_times), statistics.median(import_times),
                          statistics.median(load_times), statistics.median(parse_ms)))
             print(f"  done: {name}", flush=True)
-            _print_threshold_sweep(name, held_expected, held_conf)
+            _print_threshold_sweep(name, "held-out set", held_expected, held_conf)
+            _print_threshold_sweep(name, "split test part", split_expected, split_conf)
+            confusions = Counter((e, p) for e, p in zip(split_expected, split_predicted) if e != p)
+            print(f"  most frequent confusions on the split [{name}]: "
+                  + ", ".join(f"{e}->{p} x{n}" for (e, p), n in confusions.most_common(8)))
             if held_acc < 1.0:
                 misses = [(t, e, p) for (t, e), p in zip(heldout * len(parts), held_predicted) if not _correct(e, p)]
                 for text, expected, predicted in misses[:40]:
