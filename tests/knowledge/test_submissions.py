@@ -260,3 +260,19 @@ def test_an_edited_rate_in_the_knowledge_base_changes_the_estimate(client: TestC
 
 def test_no_estimate_for_forms_without_fees(client: TestClient) -> None:
     assert client.post("/api/v1/submissions/estimate", json={"form": "water_meter_reading", "data": {}}).status_code == 404
+
+
+def test_the_cron_entry_point_runs_as_a_module(client: TestClient, settings: Settings) -> None:
+    import os
+    import subprocess
+    import sys
+
+    submit(client, key="k-cron")
+    env = dict(os.environ, KUMPEL_DATABASE_URL=settings.database_url, PYTHONPATH=str(Path(__file__).resolve().parents[2] / "knowledge"))
+    done = subprocess.run(
+        [sys.executable, "-m", "kumpel_knowledge.submissions.retention"], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "deleted 0 expired submissions"
+    assert "Erika" not in done.stdout + done.stderr
+    assert count(client) == 1
