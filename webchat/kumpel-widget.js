@@ -30,7 +30,7 @@
       confirmNo: "Abbrechen",
       deleted: "Ihre Unterhaltung wurde gelöscht.",
       deleteFailed: "Löschen ist gerade nicht möglich, weil der Server nicht erreichbar ist. Bitte versuchen Sie es gleich noch einmal.",
-      notice: "Kumpel ist ein automatischer Assistent. Bitte geben Sie keine persönlichen Daten wie Namen, Adressen oder Kontonummern ein, solange Sie nicht danach gefragt werden. Die Unterhaltung wird nur für begrenzte Zeit gespeichert und kann jederzeit gelöscht werden.",
+      notice: "Kumpel ist ein automatischer Assistent. Bitte geben Sie keine persönlichen Daten (Name, Adresse, Kontonummer) ein, solange Sie nicht danach gefragt werden. Sie können die Unterhaltung jederzeit löschen.",
       privacyLink: "Datenschutzerklärung",
       logLabel: "Unterhaltung mit Kumpel",
       inputLabel: "Ihre Nachricht",
@@ -68,7 +68,7 @@
       confirmNo: "Cancel",
       deleted: "Your conversation has been deleted.",
       deleteFailed: "Deleting is not possible right now because the server cannot be reached. Please try again shortly.",
-      notice: "Kumpel is an automated assistant. Please do not enter personal data such as names, addresses or account numbers unless you are asked for them. The conversation is stored for a limited time only and can be deleted at any time.",
+      notice: "Kumpel is an automated assistant. Please do not enter personal data (name, address, account number) unless you are asked for it. You can delete the conversation at any time.",
       privacyLink: "Privacy statement",
       logLabel: "Conversation with Kumpel",
       inputLabel: "Your message",
@@ -312,13 +312,15 @@
   var historyShown = false;
   var replyTimer = null;
   var wasOffline = false;
+  var noticeAfterConnect = "";
   var ioLoading = null;
 
   function setStatus(text) {
     status.textContent = text || "";
   }
   function scrollToEnd() {
-    body.scrollTop = body.scrollHeight;
+    // Until the visitor has written something, keep the privacy notice (top of the body) in view.
+    body.scrollTop = log.querySelector(".message.user") ? body.scrollHeight : 0;
   }
   function showTyping(on) {
     typingDots.hidden = !on;
@@ -465,6 +467,9 @@
       showTyping(false);
       setStatus(t.offline);
       wasOffline = true;
+    } else if (noticeAfterConnect) {
+      setStatus(noticeAfterConnect); // e.g. "deleted": outlives the reconnect that follows it
+      noticeAfterConnect = "";
     } else if (wasOffline) {
       setStatus(t.online);
       wasOffline = false;
@@ -475,7 +480,7 @@
 
   function connect() {
     if (socket) return Promise.resolve(socket);
-    setStatus(t.connecting);
+    if (!noticeAfterConnect) setStatus(t.connecting);
     sendButton.disabled = true;
     return loadSocketIo().then(function (io) {
       if (socket) return socket;
@@ -537,7 +542,15 @@
   }
 
   function resetConversation(statusText) {
-    if (socket) { socket.disconnect(); socket = null; }
+    if (socket) {
+      socket.off(); // a deliberate disconnect is not an outage: no "offline" message
+      socket.disconnect();
+      socket = null;
+    }
+    wasOffline = false;
+    noticeAfterConnect = statusText || "";
+    panel.setAttribute("data-connection", "connecting");
+    sendButton.disabled = true;
     sessionId = null;
     historyShown = false;
     clearStored();
@@ -546,7 +559,7 @@
     setStatus(statusText || "");
     if (!panel.hidden) {
       writeStored(KEY_OPEN, "1");
-      connect().then(function () { setStatus(statusText || ""); });
+      connect();
     }
   }
 

@@ -293,8 +293,11 @@ def test_delete_my_conversation_removes_it_on_the_server(chat: Chat, stack: Stac
     expect(chat.status).to_have_text("Ihre Unterhaltung wurde gelöscht.")
     expect(chat.user_messages).to_have_count(0)
     assert sql_rows(tracker_db, "SELECT count(*) FROM events WHERE sender_id = ?", old_session)[0][0] == 0
-    chat.wait_online()
-    assert chat.session_id() not in (None, old_session)
+    chat.wait_online()  # a new, empty session
+    chat.page.wait_for_function(
+        "old => sessionStorage.getItem('kumpel.session') && sessionStorage.getItem('kumpel.session') !== old",
+        arg=old_session,
+    )
 
     chat.page.reload()
     chat.wait_online()
