@@ -97,6 +97,13 @@ def collect_signals(search: HybridSearch, questions: list[Question]) -> list[Eva
     return [Evaluated(q, search.signals(q.text)) for q in questions]
 
 
+def as_mode(rows: list[Evaluated], mode: str) -> list[Evaluated]:
+    """The signals a HybridSearch in ``mode`` computes (the others are zero there)."""
+    keep = {"hybrid": ("dense", "bm25", "char"), "lexical": ("bm25", "char"), "dense": ("dense",)}[mode]
+    return [Evaluated(r.question, {k: (v if k in keep else np.zeros_like(v)) for k, v in r.signals.items()})
+            for r in rows]
+
+
 def topic_types(search: HybridSearch, question: Question) -> tuple[str, ...]:
     """The type filter the answer API applies for the topic Rasa would recognise.
 
@@ -260,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
     calibrations = calibration_mod.load()
     if args.fit:
         for mode in MODES:
-            calibrations[mode] = fit_mode(search, by_split["dev"], mode)
+            calibrations[mode] = fit_mode(search, as_mode(by_split["dev"], mode), mode)
             c = calibrations[mode]
             print(f"fitted {mode}: weights dense {c.dense_weight} bm25 {c.bm25_weight} char {c.char_weight}; "
                   f"answer >= {c.answer_threshold}, clarify >= {c.clarify_threshold}")
@@ -270,13 +277,14 @@ def main(argv: list[str] | None = None) -> int:
     results = {}
     for mode in MODES:
         for split in ("dev", "test"):
-            results[(mode, split)] = evaluate(search, by_split[split], calibrations[mode])
+            results[(mode, split)] = evaluate(search, as_mode(by_split[split], mode), calibrations[mode])
     print("\nwithout a type filter (topic auto: every question searches all services, offices and FAQ):")
     print_table(results)
     results = {}
     for mode in MODES:
         for split in ("dev", "test"):
-            results[(mode, split)] = evaluate(search, by_split[split], calibrations[mode], with_topic=True)
+            results[(mode, split)] = evaluate(search, as_mode(by_split[split], mode), calibrations[mode],
+                                              with_topic=True)
     print("\nwith the answer API's type filter for the topic Rasa would recognise (offices vs services/FAQ):")
     print_table(results)
 

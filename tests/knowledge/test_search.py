@@ -211,3 +211,19 @@ def test_real_model_edit_is_found_by_the_next_search(hybrid: HybridSearch) -> No
     assert result.hits and result.hits[0].id == "svc-fishing"
     hybrid.remove("svc-fishing")
     assert all(hit.id != "svc-fishing" for hit in hybrid.search("Angelschein beantragen").hits)
+
+
+@needs_model
+def test_embedding_cache_survives_a_restart(tmp_path: Path) -> None:
+    cache = tmp_path / "embeddings.npz"
+    first = HybridSearch(embedding_cache=cache)
+    first.rebuild(DOCS)
+    assert cache.is_file()
+    restarted = HybridSearch(embedding_cache=cache)
+    restarted.rebuild(DOCS)
+    question = "wie werde ich mein altes Sofa los"
+    assert top_id(restarted, question) == top_id(first, question) == "svc-bulky-waste"
+    cache.write_bytes(b"not a cache")  # a damaged file costs time, never the search
+    damaged = HybridSearch(embedding_cache=cache)
+    damaged.rebuild(DOCS)
+    assert top_id(damaged, question) == "svc-bulky-waste"

@@ -17,6 +17,7 @@ half-built index, and an upsert is visible to the next search as soon as it retu
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 from collections import Counter
@@ -34,6 +35,7 @@ from kumpel_knowledge.search.dense import DenseEncoder
 from kumpel_knowledge.search.german import char_ngrams, fold, word_terms, words
 from kumpel_knowledge.search.types import SearchDoc, SearchHit, SearchResult
 
+log = logging.getLogger(__name__)
 MODES = ("hybrid", "lexical", "dense")
 LONG_TEXT = 160  # characters; longer texts are running text: words yes, char n-grams no
 MAX_QUERY_CHARS = 1000
@@ -95,11 +97,22 @@ class HybridSearch:
     """Search over services, offices and FAQ entries; see the package docstring."""
 
     def __init__(self, model_name_or_path: str | None = None, mode: str = "hybrid",
-                 *, calibration_path: Path | None = None) -> None:
+                 *, calibration_path: Path | None = None, embedding_cache: str | Path | None = None,
+                 torch_threads: int | None = 1) -> None:
+        """Create an empty index; nothing is loaded until the first rebuild or search.
+
+        Args:
+            model_name_or_path: sentence-transformers model (default: the e5 built offline).
+            mode: "hybrid", "lexical" (no model at all) or "dense".
+            calibration_path: fusion weights and thresholds (default: calibration.json here).
+            embedding_cache: optional .npz file; ``rebuild`` reads entry embeddings from it and
+                writes them back, so a restart re-encodes only texts that changed.
+            torch_threads: intra-op threads for the model (None: torch's default, all cores).
+        """
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
         self.mode = mode
-        self._encoder = DenseEncoder(model_name_or_path) if mode != "lexical" else None
+        self._encoder = DenseEncoder(model_name_or_path, torch_threads=torch_threads) if mode != "lexical" else None
         self._calibration: ModeCalibration = calibration_mod.load(
             calibration_path or calibration_mod.CALIBRATION_FILE)[mode]
         self._write_lock = threading.RLock()
@@ -107,6 +120,8 @@ class HybridSearch:
         self._word_vocab: dict[str, int] = {}
         self._char_vocab: dict[str, int] = {}
         self._snapshot = self._assemble([])
+        self._embedding_cache = Path(embedding_cache) if embedding_cache else None
+        self._cache_loaded = False
         self.cache_query_embeddings = False  # benchmarks replaying the same questions turn this on
 
     @property
@@ -128,7 +143,18 @@ class HybridSearch:
     def rebuild(self, docs: Iterable[SearchDoc]) -> None:
         """Replace the whole index (e.g. at start or after an import)."""
         docs = list(docs)
+        if self._encoder is not None and self._embedding_cache is not None and not self._cache_loaded:
+            self._cache_loaded = True
+            try:
+                self._encoder.load_cache(self._embedding_cache)
+            except Exception:  # noqa: BLE001 - numpy/zipfile raise many kinds for a damaged file
+                log.warning("embedding cache %s unreadable; re-encoding all entries", self._embedding_cache)
         dense_all = self._encode_docs(docs)
+        if self._encoder is not None and self._embedding_cache is not None:
+            try:
+                self._encoder.save_cache(self._embedding_cache)
+            except OSError as exc:
+                log.warning("embedding cache %s not written: %s", self._embedding_cache, exc)
         with self._write_lock:
             entries: dict[str, _Entry] = {}
             for doc, dense in zip(docs, dense_all):
