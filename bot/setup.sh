@@ -66,7 +66,7 @@ fi
 
 if [ -f webchat/package.json ]; then
   say "Web chat assets (npm, self-hosted)"
-  (cd webchat && npm ci --no-audit --no-fund --loglevel=error)
+  (cd webchat && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
   if grep -q '"build"' webchat/package.json; then (cd webchat && npm run --silent build); fi
 fi
 
