@@ -20,6 +20,9 @@ REPO = Path(__file__).resolve().parents[2]
 HELDOUT = yaml.safe_load((Path(__file__).parent / "heldout_de.yml").read_text(encoding="utf-8"))
 NONSENSE_KEY = "fallback_or_out_of_scope"
 NOT_UNDERSTOOD = {"nlu_fallback", "out_of_scope"}
+# Intents after which the bot acts: consent, submit, start or resend a form.
+ACTING_INTENTS = {"affirm", "start_dog_tax_registration", "start_dog_tax_deregistration",
+                  "start_water_meter_reading", "retry_form_submission"}
 
 # Stated targets (measured figures are in the NLU report, bench/nlu_eval.py reproduces them).
 MIN_OVERALL_ACCURACY = 0.85
@@ -74,6 +77,22 @@ def test_nonsense_is_not_mistaken_for_a_request(parse: Any) -> None:
     assert rejected / len(results) >= MIN_NONSENSE_REJECTED, results
     # Gibberish must never count as a "yes": in a form, affirm gives consent or submits.
     assert "affirm" not in results.values(), results
+
+
+@pytest.mark.parametrize("text", ["", " ", "\n\t ", "😀", "🐶🐶"])
+def test_empty_input_is_not_understood_rather_than_crashing(parse: Any, text: str) -> None:
+    # An empty message once failed the whole turn (LogisticRegression got too few features).
+    assert parse(text) in NOT_UNDERSTOOD
+
+
+@pytest.mark.parametrize("text", ["<script>alert(1)</script>", "'; DROP TABLE services; --", "<img src=x onerror=alert(1)>", "1=1; --"])
+def test_injection_attempts_never_consent_or_start_a_form(parse: Any, text: str) -> None:
+    assert parse(text) not in ACTING_INTENTS
+
+
+def test_very_long_input_is_classified_like_short_input(parse: Any) -> None:
+    assert parse("a" * 10_000) in NOT_UNDERSTOOD
+    assert parse("Wann hat das Bürgerbüro geöffnet? " * 300) == "ask_opening_hours"
 
 
 @pytest.mark.parametrize(
