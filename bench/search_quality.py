@@ -39,6 +39,7 @@ QUESTIONS = ROOT / "bench" / "data" / "questions.yml"
 MODES = ("hybrid", "lexical", "dense")
 DEV_SHARE = 0.4
 MAX_DEV_CONFIDENT_WRONG = 0.01  # leave head-room under the 2 % target for unseen questions
+FIT_CANDIDATES = 3  # top candidates per dev question that train the confidence model
 
 
 def load_seed_docs(seed_dir: Path = SEED_DIR) -> list[SearchDoc]:
@@ -184,14 +185,14 @@ def fit_mode(search: HybridSearch, rows: list[Evaluated], mode: str) -> ModeCali
                 for fb, ob in itertools.product((0.0, -0.05, -0.1, -0.2), (0.0, 0.05, -0.05))]
     cal = max(grid, key=lambda c: _ranking_quality(search, rows, c))
 
-    # Confidence: logistic model over the top-3 candidates' features, label = right entry.
+    # Confidence: logistic model over the top candidates' features, label = right entry.
     snap = search._snapshot  # noqa: SLF001
     x, y = [], []
     for row in rows:
         fused = search.fuse(row.signals, cal).astype(np.float64)
-        order = np.argsort(-fused, kind="stable")[:3]
-        for rank, i in enumerate(order):
-            best_other = fused[order[1]] if rank == 0 else fused[order[0]]
+        ranked = np.argsort(-fused, kind="stable")
+        for rank, i in enumerate(ranked[:FIT_CANDIDATES]):
+            best_other = fused[ranked[1]] if rank == 0 else fused[ranked[0]]
             f = search.features(row.signals, fused, i, best_other)
             x.append([f[name] for name in FEATURES])
             y.append(int(snap.docs[i].id in row.question.expect))

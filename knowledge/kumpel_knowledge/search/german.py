@@ -107,9 +107,34 @@ def compound_parts(word: str, depth: int = 2) -> tuple[str, ...]:
     return tuple(dict.fromkeys(parts))
 
 
+# Separable verb particles: "Wie melde ich meinen Hund an?" means "anmelden".
+PARTICLES = frozenset("an ab auf aus ein um zurueck weg vor nach mit los zu".split())
+_CLAUSE_END = re.compile(r"[.!?;,]+|$")
+
+
+def separable_verbs(text: str) -> list[str]:
+    """Folded infinitives formed by a clause-final particle and a verb of the clause.
+
+    "melde ... an" -> "anmelden"; only combinations simplemma knows as words are kept.
+    """
+    sm = _simplemma()
+    found: list[str] = []
+    for clause in _CLAUSE_END.split(text):
+        clause_words = words(clause)
+        if len(clause_words) < 2 or fold(clause_words[-1]) not in PARTICLES:
+            continue
+        particle = clause_words[-1].lower()
+        for word in clause_words[:-1]:
+            lemma = sm.lemmatize(word.lower(), lang="de")
+            candidate = particle + lemma
+            if len(lemma) > 2 and candidate != lemma and sm.is_known(candidate, lang="de"):
+                found.append(fold(candidate))
+    return found
+
+
 def word_terms(text: str, *, with_compounds: bool = True) -> list[str]:
     """Terms for word-level matching; stop words dropped, one list entry per occurrence."""
-    terms: list[str] = []
+    terms: list[str] = separable_verbs(text)
     for word in words(text):
         folded = fold(word)
         if folded in STOP_WORDS or (len(folded) < 2 and not folded.isdigit()):
