@@ -89,6 +89,16 @@ def test_lemmas_match_inflected_words(lexical: HybridSearch) -> None:
     assert top_id(lexical, "Hunde anmelden") == "svc-dog-tax"
 
 
+def test_separable_verb_tells_registration_from_deregistration() -> None:
+    search = HybridSearch(mode="lexical")
+    search.rebuild([
+        SearchDoc("svc-dog-register", "service", "Hund anmelden", ("Hundesteuer Anmeldung",)),
+        SearchDoc("svc-dog-deregister", "service", "Hund abmelden", ("Hundesteuer Abmeldung",)),
+    ])
+    assert top_id(search, "Wie melde ich meinen Hund an?") == "svc-dog-register"
+    assert top_id(search, "Wie melde ich meinen Hund ab?") == "svc-dog-deregister"
+
+
 def test_type_filter_limits_the_candidates(lexical: HybridSearch) -> None:
     result = lexical.search("Hochzeit anmelden", types={"service"})
     assert all(hit.type == "service" for hit in result.hits)
