@@ -136,6 +136,7 @@ def _parse_worker(model: str, texts_file: str) -> None:
     import logging
 
     logging.disable(logging.WARNING)
+    sys.path.insert(0, str(REPO))  # custom components such as bot.nlu_components, as `rasa run` finds them
     started = time.perf_counter()
     import asyncio
 
