@@ -186,6 +186,12 @@ def main(argv: list[str] | None = None) -> int:
     n_services = sum(d.type == "service" for d in big)
     print(f"generated KB: {len(big)} entries ({n_services} services) indexed in {time.perf_counter() - started:.1f} s")
     report(f"search, {n_services} services", time_searches(search, questions, args.rounds))
+    if search.encoder is not None:
+        # The same searches with the question embeddings cached: what the index itself costs.
+        search.cache_query_embeddings = True
+        time_searches(search, questions, 1)
+        report(f"  of which index (embedding cached)", time_searches(search, questions, args.rounds))
+        search.cache_query_embeddings = False
 
     edits = time_edit_visibility(search, generated[len(generated) // 2], args.edits)
     print(f"edit -> found by next search ({len(edits)} edits, {n_services} services): "
