@@ -7,6 +7,7 @@ lexical ``SimpleSearch`` stands in with the same interface.
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any, Protocol
@@ -47,7 +48,10 @@ class KnowledgeIndex:
         mode = settings.search_mode
         model = None if mode == "lexical" else settings.embedding_model
         self.backend_name = f"{search_cls.__name__}({mode})"
-        self.search: SearchBackend = search_cls(model, mode=mode)
+        if search_cls.__name__ == "HybridSearch" and model is not None and settings.embedding_cache:
+            self.search: SearchBackend = search_cls(model, mode=mode, embedding_cache=Path(settings.embedding_cache))
+        else:
+            self.search = search_cls(model, mode=mode)
         # id -> updated_at of every indexed entry, to find what other replicas changed.
         self._seen: dict[str, datetime | None] = {}
         log.info("search backend: %s", self.backend_name)

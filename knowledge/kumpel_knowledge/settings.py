@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     index_in_background: bool = False
     # Pick up edits made through other replicas or a CLI import (seconds; 0 = off).
     index_refresh_seconds: float = 10.0
+    # Entry embeddings kept across restarts: a restart re-embeds only changed texts, which turns
+    # a cold index build of minutes on a busy machine into seconds. Empty: no cache.
+    embedding_cache: str = str(REPO_ROOT / "var" / "search-embeddings.npz")
     seed_path: Path = SEED_DIR
     submission_retention_days: int = 180
     city_contact_text: str = Field(
