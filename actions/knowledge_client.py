@@ -72,7 +72,7 @@ class KnowledgeClient:
         self,
         base_url: Optional[str] = None,
         token: Optional[str] = None,
-        timeout: float = 5.0,
+        timeout: float = 8.0,
         transport: Optional[httpx.AsyncBaseTransport] = None,
     ) -> None:
         self.base_url = (base_url or os.environ.get("KUMPEL_KNOWLEDGE_URL") or DEFAULT_KNOWLEDGE_URL).rstrip("/")

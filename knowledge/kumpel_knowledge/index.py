@@ -75,6 +75,9 @@ class KnowledgeIndex:
         """Index every entry of the database."""
         self._seen = self._versions(session)
         self.search.rebuild(list(self._docs(session)))
+        # With cached entry embeddings the rebuild never loads the model; one search here loads it,
+        # so /health turns ready only when the first citizen's question is answered at full speed.
+        self.search.search("Öffnungszeiten")
 
     def sync(self, session: Session) -> int:
         """Apply changes made through other processes (replicas, CLI imports); returns how many.
