@@ -15,7 +15,8 @@ from typing import Any, Iterator
 
 import pytest
 
-from bot.stack import Ports, Stack
+from bot.stack import Stack
+from tests.stack_support import make_stack
 
 CHROMIUM = os.environ.get("KUMPEL_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -26,23 +27,13 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-# A Monday morning, no holiday: opening-hours answers are reproducible.
-FIXED_NOW = "2026-11-23T10:00:00+01:00"
 DESKTOP = {"width": 1280, "height": 800}
 
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     state = tmp_path_factory.mktemp("browser-stack")
-    running = Stack(
-        ports=Ports.free(),
-        state_dir=state,
-        extra_env={
-            "KUMPEL_FIXED_NOW": FIXED_NOW,
-            "KUMPEL_DATABASE_URL": f"sqlite:///{state / 'kumpel.db'}",
-            "KUMPEL_TRACKER_DB": str(state / "tracker.db"),
-        },
-    )
+    running = make_stack(state)
     running.start()
     try:
         yield running

@@ -11,24 +11,14 @@ from typing import Any, Iterator
 
 import pytest
 
-from bot.stack import Ports, Stack
-
-# A Monday morning, no holiday: "is it open now?" has a reproducible answer.
-FIXED_NOW = "2026-11-23T10:00:00+01:00"
+from bot.stack import Stack
+from tests.stack_support import make_stack
 
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     state = tmp_path_factory.mktemp("stack")
-    running = Stack(
-        ports=Ports.free(),
-        state_dir=state,
-        extra_env={
-            "KUMPEL_FIXED_NOW": FIXED_NOW,
-            "KUMPEL_DATABASE_URL": f"sqlite:///{state / 'kumpel.db'}",
-            "KUMPEL_TRACKER_DB": str(state / "tracker.db"),
-        },
-    )
+    running = make_stack(state)
     running.start()
     try:
         yield running

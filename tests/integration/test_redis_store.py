@@ -14,8 +14,9 @@ from typing import Iterator
 
 import pytest
 
-from bot.stack import Ports, Stack, free_port
-from tests.integration.conftest import FIXED_NOW, Conversation
+from bot.stack import Stack, free_port
+from tests.integration.conftest import Conversation
+from tests.stack_support import make_stack
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,19 +47,14 @@ def redis_port() -> Iterator[int]:
 
 
 def redis_stack(state: Path, port: int) -> Stack:
-    return Stack(
-        ports=Ports.free(),
-        state_dir=state,
-        extra_env={
-            "KUMPEL_FIXED_NOW": FIXED_NOW,
-            "KUMPEL_RASA_ENDPOINTS": str(ROOT / "bot" / "endpoints.redis.yml"),
-            "KUMPEL_REDIS_HOST": "127.0.0.1",
-            "KUMPEL_REDIS_PORT": str(port),
-            "KUMPEL_REDIS_DB": "0",
-            "KUMPEL_REDIS_PASSWORD": "",
-            "KUMPEL_TRACKER_RETENTION_SECONDS": "3600",
-            "KUMPEL_DATABASE_URL": f"sqlite:///{state / 'kumpel.db'}",
-        },
+    return make_stack(
+        state,
+        KUMPEL_RASA_ENDPOINTS=str(ROOT / "bot" / "endpoints.redis.yml"),
+        KUMPEL_REDIS_HOST="127.0.0.1",
+        KUMPEL_REDIS_PORT=str(port),
+        KUMPEL_REDIS_DB="0",
+        KUMPEL_REDIS_PASSWORD="",
+        KUMPEL_TRACKER_RETENTION_SECONDS="3600",
     )
 
 
