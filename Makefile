@@ -1,5 +1,5 @@
 # Kumpel: `make run` sets up (idempotent) and starts everything; `make test` runs all tests.
-.PHONY: setup run chat train test test-fast bench lint clean
+.PHONY: setup run chat train test test-fast bench clean
 
 PYTHON ?= python3
 
@@ -24,9 +24,6 @@ test-fast:
 
 bench:
 	bash bench/run.sh
-
-lint:
-	.venv/knowledge/bin/python -m ruff check actions bot knowledge tests bench || true
 
 clean:
 	rm -rf var models knowledge/models

@@ -19,6 +19,8 @@ from playwright.sync_api import expect
 from bot.stack import Stack
 from bot.stack import ROOT
 
+pytestmark = pytest.mark.browser
+
 AXE_JS = ROOT / "webchat" / "node_modules" / "axe-core" / "axe.min.js"
 DESKTOP = {"width": 1280, "height": 800}
 MOBILE = {"width": 390, "height": 844}

@@ -18,6 +18,8 @@ import socketio
 
 from bot.stack import Stack
 
+pytestmark = pytest.mark.integration
+
 ANSWER_TIMEOUT = 30.0
 
 
