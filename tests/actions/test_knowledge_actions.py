@@ -119,3 +119,63 @@ def test_a_10000_character_question_is_cut_not_refused() -> None:
     sent: list[dict[str, Any]] = []
     run(ActionGetOpeningHours(client_answering(OPENING_HOURS_ANSWER, sent)), tracker("Bürgerbüro " * 1000))
     assert 0 < len(sent[0]["question"]) <= 2000
+
+
+def test_one_client_keeps_answering_across_event_loops_and_a_service_restart() -> None:
+    """The pooled HTTP client must not break when a loop ends (tests) or the service restarts."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    import socket
+
+    open_connections: list[socket.socket] = []
+
+    class KnowledgeStub(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, so the client really reuses a connection
+
+        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            open_connections.append(self.connection)
+            self.rfile.read(int(self.headers["Content-Length"]))
+            body = json.dumps(OPENING_HOURS_ANSWER).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    def serve(port: int = 0) -> ThreadingHTTPServer:
+        server = ThreadingHTTPServer(("127.0.0.1", port), KnowledgeStub)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        return server
+
+    server = serve()
+    port = server.server_address[1]
+    client = KnowledgeClient(base_url=f"http://127.0.0.1:{port}", token="t")
+    action = ActionGetOpeningHours(client=client)
+    try:
+        for _ in range(2):  # two event loops, one after the other
+            dispatcher, _events = run(action, tracker("Wann hat das Bürgerbüro geöffnet?"))
+            assert "18:00 Uhr" in dispatcher.messages[0]["text"]
+
+        async def two_turns_around_a_restart() -> list[str]:
+            nonlocal server
+            texts = []
+            for restart in (False, True):
+                if restart:  # the service goes away with the pooled connection, then comes back
+                    for connection in open_connections:
+                        connection.shutdown(socket.SHUT_RDWR)
+                    server.shutdown()
+                    server.server_close()
+                    server = serve(port)
+                dispatcher = CollectingDispatcher()
+                await action.run(dispatcher, tracker("Wann hat das Bürgerbüro geöffnet?"), {})
+                texts.append(dispatcher.messages[0].get("text") or dispatcher.messages[0].get("response"))
+            return texts
+
+        assert all("18:00 Uhr" in str(t) for t in asyncio.run(two_turns_around_a_restart()))
+    finally:
+        server.shutdown()
+        server.server_close()
