@@ -17,6 +17,8 @@ from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressi
 from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, PREDICTED_CONFIDENCE_KEY
 from rasa.shared.nlu.training_data.message import Message
 
+import bot.rasa_speedups  # noqa: F401  (every process that loads the model gets Rasa's per-turn fixes)
+
 _NOT_UNDERSTOOD: Dict[Text, Any] = {INTENT_NAME_KEY: None, PREDICTED_CONFIDENCE_KEY: 0.0}
 
 

@@ -32,6 +32,8 @@ from typing import Any, Awaitable, Callable, Dict, List, Optional, Text, Union
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput
+
+import bot.rasa_speedups  # noqa: F401  (Rasa's per-turn fixes, also when a model without our NLU component runs)
 from sanic import Blueprint, Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
