@@ -48,6 +48,7 @@ DAY_WORDS = frozenset(
         vormittag nachmittag mittags abends uhr montags dienstags mittwochs donnerstags freitags samstags"""
     )
 )
+ARTICLE = re.compile(r"^(der|die|das|den|dem|des)\s+", re.IGNORECASE)
 TYPES_BY_TOPIC: dict[str, tuple[str, ...] | None] = {
     "service": ("service", "faq"),
     "fees": ("service", "faq"),
@@ -177,6 +178,12 @@ class AnswerEngine:
             return context_entry, 1.0, []
         types = TYPES_BY_TOPIC.get(request.topic)
         result = self.index.search.search(request.question, types=types, k=5)
+        if result.status == "clarify":
+            # A candidate the citizen named outright settles it without a second search
+            # (each search embeds its question: about half of an answer's time).
+            named = self._named_in_question(request.question, list(result.hits)[:3])
+            if named is not None:
+                return named, self._confidence_of(named, result.hits), []
         if result.status != "answer":
             # Words about days and kinds of facts ("an Heiligabend", "offen") dilute the match.
             reduced = subject_words(request.question)
@@ -188,7 +195,7 @@ class AnswerEngine:
         if result.status == "clarify" and hits:
             named = self._named_in_question(request.question, hits[:3])
             if named is not None:
-                return named, float(hits[0].confidence), []
+                return named, self._confidence_of(named, hits), []
         if result.status == "answer" and hits:
             top = self._entry(hits[0].id)
             if top is not None:
@@ -199,6 +206,10 @@ class AnswerEngine:
             return None, float(hits[0].confidence), hits[:3]
         return None, float(hits[0].confidence) if hits else 0.0, []
 
+    @staticmethod
+    def _confidence_of(entry: Entry, hits: Any) -> float:
+        return next((float(h.confidence) for h in hits if h.id == entry.id), 0.0)
+
     def _named_in_question(self, question: str, hits: list[Any]) -> Entry | None:
         """The one candidate whose name or synonym the citizen wrote out ("das Bürgerbüro")."""
         text = f" {' '.join(re.findall(r'[a-z0-9]+', fold(question)))} "
@@ -207,7 +218,9 @@ class AnswerEngine:
             entry = self._entry(hit.id)
             if entry is None or isinstance(entry, Faq):
                 continue
-            names = [entry.name, *entry.synonyms]
+            # "das Bürgerbüro" is how the entry is named in a sentence: the citizen's wording too.
+            in_sentence = ARTICLE.sub("", getattr(entry, "name_in_sentence", "") or "")
+            names = [entry.name, *entry.synonyms, in_sentence]
             if any(f" {' '.join(re.findall(r'[a-z0-9]+', fold(n)))} " in text for n in names if n.strip()):
                 named.append(entry)
         return named[0] if len(named) == 1 else None
