@@ -4,7 +4,7 @@ Starts its own stack (knowledge service, action server, Rasa) on free ports unle
 running Rasa, then sends N sequential turns and prints median, p95 and throughput, plus the
 resident memory of each process.
 
-    python3 bench/rest_latency.py [--turns 100] [--url http://127.0.0.1:5005]
+    python3 bench/rest_latency.py [--turns 100] [--vary] [--conversation-turns N] [--url http://127.0.0.1:5005]
 """
 
 from __future__ import annotations
@@ -22,6 +22,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bot.stack import Ports, Stack, post_json  # noqa: E402
 
 QUESTION = "Wann hat das Bürgerbüro geöffnet?"
+# --vary: 100 different wordings of the same question, so no cache along the way (the knowledge
+# service keeps recent question embeddings) can answer from memory.
+OPENERS = ["", "Kurze Frage: ", "Entschuldigung, ", "Sagen Sie mal, ", "Frage: ", "Bitte: ",
+           "Noch was: ", "Eine Frage: ", "Ich wollte wissen: ", "Weiß jemand: "]
+WORDINGS = ["Wann hat das Bürgerbüro geöffnet?", "wann hat das buergerbuero offen", "Öffnungszeiten Bürgerbüro",
+            "Wie lange hat das Bürgerbüro heute auf?", "Ist das Bürgerbüro jetzt offen?",
+            "Hat das Bürgerbüro am Samstag geöffnet?", "Bürgerbüro Öffnungszeiten", "wann macht das bürgerbüro auf",
+            "Bis wann ist das Bürgerbüro geöffnet?", "Hat das Bürgerbüro morgen offen?"]
+
+
+def questions(count: int, vary: bool) -> list[str]:
+    if not vary:
+        return [QUESTION] * count
+    every = [opener + (w[0].lower() + w[1:] if opener else w) for opener in OPENERS for w in WORDINGS]
+    return [every[i % len(every)] for i in range(count)]
 
 
 def rss_mib(pid: int) -> float:
@@ -48,6 +63,9 @@ def percentile(values: list[float], q: float) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--turns", type=int, default=100)
+    parser.add_argument("--vary", action="store_true", help="a different wording each turn (no cache hits)")
+    parser.add_argument("--conversation-turns", type=int, default=0,
+                        help="start a new conversation every N turns (default: one conversation for all turns)")
     parser.add_argument("--url", default=None, help="a running Rasa; default: start a fresh stack")
     args = parser.parse_args()
 
@@ -70,14 +88,19 @@ def main() -> int:
         sender = f"bench-{uuid.uuid4().hex[:8]}"
         latencies = []
         began = time.monotonic()
-        for _ in range(args.turns):
+        for turn, question in enumerate(questions(args.turns, args.vary)):
+            if args.conversation_turns and turn % args.conversation_turns == 0:
+                sender = f"bench-{uuid.uuid4().hex[:8]}"
             t0 = time.perf_counter()
-            reply = post_json(f"{url}/webhooks/rest/webhook", {"sender": sender, "message": QUESTION})
+            reply = post_json(f"{url}/webhooks/rest/webhook", {"sender": sender, "message": question})
             latencies.append((time.perf_counter() - t0) * 1000)
-            assert isinstance(reply, list) and reply and "Bürgerbüro" in str(reply[0].get("text")), reply
+            assert isinstance(reply, list) and reply and "Bürgerbüro" in str(reply[0].get("text")), (question, reply)
         elapsed = time.monotonic() - began
         print(
-            f"REST slice, {args.turns} sequential turns: median {statistics.median(latencies):.1f} ms, "
+            f"REST slice, {args.turns} sequential turns"
+            f"{', a different wording each' if args.vary else ''}"
+            f"{f', a new conversation every {args.conversation_turns}' if args.conversation_turns else ', one conversation'}"
+            f": median {statistics.median(latencies):.1f} ms, "
             f"p95 {percentile(latencies, 0.95):.1f} ms, max {max(latencies):.1f} ms, "
             f"throughput {args.turns / elapsed:.1f} turns/s"
         )
