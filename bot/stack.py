@@ -168,6 +168,8 @@ class Stack:
         env.setdefault("KUMPEL_DATABASE_URL", f"sqlite:///{self.state_dir / 'kumpel.db'}")
         env.setdefault("KUMPEL_TRACKER_DB", str(self.state_dir / "tracker.db"))
         env.setdefault("KUMPEL_RASA_ENDPOINTS", str(ROOT / "endpoints.yml"))
+        # Conversations (form answers included) are deleted after a day of silence by default.
+        env.setdefault("KUMPEL_TRACKER_RETENTION_SECONDS", str(24 * 3600))
         # The action server proves itself to the knowledge service with this token; a fresh one
         # per start unless the operator sets one.
         env.setdefault("KUMPEL_ACTION_TOKEN", secrets.token_urlsafe(24))
