@@ -18,6 +18,7 @@ from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KE
 from rasa.shared.nlu.training_data.message import Message
 
 import bot.rasa_speedups  # noqa: F401  (every process that loads the model gets Rasa's per-turn fixes)
+import bot.action_unavailable  # noqa: F401  (an apology instead of silence when the action server is down)
 
 _NOT_UNDERSTOOD: Dict[Text, Any] = {INTENT_NAME_KEY: None, PREDICTED_CONFIDENCE_KEY: 0.0}
 

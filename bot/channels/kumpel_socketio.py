@@ -34,6 +34,7 @@ from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput
 
 import bot.rasa_speedups  # noqa: F401  (Rasa's per-turn fixes, also when a model without our NLU component runs)
+import bot.action_unavailable  # noqa: F401  (an apology instead of silence when the action server is down)
 from sanic import Blueprint, Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
