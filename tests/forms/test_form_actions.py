@@ -226,6 +226,7 @@ def test_a_confirmed_form_is_submitted_once_with_its_reference_shown() -> None:
     service = FakeKnowledgeService()
     messages, events = finished(service)
     assert "HST-2026-000001" in messages[0]["text"]
+    assert "Ordnungsamt" in messages[0]["text"]  # large dogs need a separate notice (LHundG NRW)
     assert slot(events, "form_data") is None and slot(events, "form_status") is None
     request = service.requests[0]
     assert request.headers["Idempotency-Key"] == f"citizen-42:dog_tax_registration:{STARTED_AT}"

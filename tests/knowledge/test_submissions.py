@@ -246,6 +246,13 @@ def test_dog_tax_estimate_comes_from_the_knowledge_base_rates(client: TestClient
     assert "Quelle:" in response.json()["text"]
 
 
+def test_a_dangerous_dog_with_other_dogs_names_both_rates(client: TestClient) -> None:
+    data = {"Hund.GefaehrlicherHund": True, "Haushalt.AnzahlAngemeldeteHunde": 1}
+    text = client.post("/api/v1/submissions/estimate", json={"form": "dog_tax_registration", "data": data}).json()["text"]
+    assert "800,00 EUR im Jahr" in text
+    assert "weiterer gefährlicher Hund" in text and "900,00 EUR je Hund" in text
+
+
 def test_an_edited_rate_in_the_knowledge_base_changes_the_estimate(client: TestClient) -> None:
     from kumpel_knowledge.models import Service
 

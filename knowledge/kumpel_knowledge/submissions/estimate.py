@@ -56,7 +56,8 @@ def dog_tax_estimate(session: Session, data: dict[str, Any]) -> dict[str, Any] |
         already = 0
     dogs = already + 1
     # The higher rate for several dangerous dogs applies only if the others are dangerous too,
-    # which the form does not ask: a dangerous dog is estimated at the single-dog rate.
+    # which the form does not ask: a dangerous dog is estimated at the single-dog rate, and the
+    # text names the higher rate when other dogs live in the household.
     counted = 1 if dangerous else dogs
     candidates = sorted((r for r in rates if r.dangerous == dangerous and r.dogs <= counted), key=lambda r: r.dogs)
     if not candidates:
@@ -70,6 +71,11 @@ def dog_tax_estimate(session: Session, data: dict[str, Any]) -> dict[str, Any] |
         detail = f"für diesen Hund, weil dann {dogs} Hunde in Ihrem Haushalt angemeldet sind ({rate.label}, {rate.unit})"
     relief = str(data.get("Antrag.ErmaessigungBefreiung") or "keine")
     text = f"Voraussichtliche Hundesteuer {detail}: {euro(rate.amount_eur)} im Jahr."
+    if dangerous and dogs > 1:
+        several = [r for r in rates if r.dangerous and 1 < r.dogs <= dogs]
+        if several:
+            higher = max(several, key=lambda r: r.dogs)
+            text += f" Lebt ein weiterer gefährlicher Hund in Ihrem Haushalt, sind es {euro(higher.amount_eur)} je Hund."
     if relief != "keine":
         text += " Über die beantragte Ermäßigung oder Befreiung entscheidet das Steueramt; sie ist hier nicht eingerechnet."
     text += f" (Quelle: {service.name}, {service.source_url}, Stand: {service.last_reviewed:%d.%m.%Y})"
