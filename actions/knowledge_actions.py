@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-from abc import abstractmethod
+from abc import ABCMeta, abstractmethod
 from typing import Any, Optional
 
 from rasa_sdk import Action, Tracker
@@ -29,7 +29,7 @@ def fixed_now() -> Optional[str]:
     return os.environ.get(FIXED_NOW_ENV) or None
 
 
-class KnowledgeAnswerAction(Action):
+class KnowledgeAnswerAction(Action, metaclass=ABCMeta):  # abstract: rasa-sdk registers only its concrete subclasses
     """Asks the knowledge service one question and relays its answer with source and context.
 
     Subclasses name the topic; `name()` stays abstract here so rasa-sdk does not register the base.

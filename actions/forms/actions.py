@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
-from abc import abstractmethod
+from abc import ABCMeta, abstractmethod
 from datetime import date, datetime
 from typing import Any, Optional
 from zoneinfo import ZoneInfo
@@ -25,7 +25,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.forms.engine import CONFIRM, export_data, prompt_for, step
-from actions.forms.spec import FormSpec, load_spec
+from actions.forms.spec import FormSpec, all_forms, load_spec
 from actions.knowledge_client import KnowledgeClient, KnowledgeServiceError
 from actions.replies import reply_for
 
@@ -75,7 +75,7 @@ def form_start_timestamp(tracker: Tracker, loop_name: str) -> Optional[float]:
     return None
 
 
-class SpecFormValidation(Action):
+class SpecFormValidation(Action, metaclass=ABCMeta):  # abstract: rasa-sdk registers only its concrete subclasses
     """Validation action of one spec-driven form (``validate_<form>_form``)."""
 
     def __init__(self, client: Optional[KnowledgeClient] = None) -> None:
@@ -168,16 +168,17 @@ class SpecFormValidation(Action):
         dispatcher.utter_message(text=f"Weiter mit Ihrer {spec.title}:")
 
 
-class ValidateDogTaxRegistrationForm(SpecFormValidation):
-    form = "dog_tax_registration"
+def validation_action_for(form: str) -> type[SpecFormValidation]:
+    """The ``validate_<form>_form`` action class of one spec (``ValidateDogTaxRegistrationForm``)."""
+    class_name = "Validate" + "".join(part.capitalize() for part in form.split("_")) + "Form"
+    return type(class_name, (SpecFormValidation,), {"form": form, "__module__": __name__})
 
 
-class ValidateDogTaxDeregistrationForm(SpecFormValidation):
-    form = "dog_tax_deregistration"
-
-
-class ValidateWaterMeterReadingForm(SpecFormValidation):
-    form = "water_meter_reading"
+# One validation action per file in specs/: rasa-sdk registers every concrete Action subclass,
+# so a new form needs no Python here. The names stay importable (tests use them).
+for _form in all_forms():
+    _action = validation_action_for(_form)
+    globals()[_action.__name__] = _action
 
 
 class ActionFinishForm(Action):
