@@ -170,6 +170,8 @@ def main(argv: list[str] | None = None) -> int:
     seed = load_seed_docs()
     generated = generate_services(max(0, args.services - sum(d.type == "service" for d in seed)))
     search = HybridSearch(mode=args.mode, torch_threads=args.torch_threads or None)
+    if search.encoder is not None:
+        search.encoder.query_cache_size = 0  # every timed search embeds its question
     if search.encoder is not None and SEED_CACHE.is_file():
         search.encoder.load_cache(SEED_CACHE)  # seed embeddings left by bench/search_quality.py
     prefill_generated(search, generated, args.generated_vectors)

@@ -237,3 +237,28 @@ def test_embedding_cache_survives_a_restart(tmp_path: Path) -> None:
     damaged = HybridSearch(embedding_cache=cache)
     damaged.rebuild(DOCS)
     assert top_id(damaged, question) == "svc-bulky-waste"
+
+
+@needs_model
+def test_fast_question_embedding_matches_the_model_pipeline() -> None:
+    # Questions skip SentenceTransformer.encode (a frozen network, called directly); the
+    # ranking may only change if the vectors do, so they must be the pipeline's own.
+    from kumpel_knowledge.search.dense import DenseEncoder
+
+    encoder = DenseEncoder(query_cache_size=0)
+    for question in ("Perso", "Wo melde ich meinen Hund an?", "Hundesteuer " * 600):
+        fast = encoder.encode_query(question)
+        pipeline = encoder.encode([question], use_cache=False)[0]
+        assert float(fast @ pipeline) > 0.9999
+
+
+@needs_model
+def test_repeated_question_keeps_no_question_text(hybrid: HybridSearch) -> None:
+    question = "Ich heiße Erika Mustermann und wohne in der Musterstraße 5, wie melde ich mich um?"
+    first = hybrid.search(question)
+    again = hybrid.search(question)  # answered from the embedding cache
+    assert [h.id for h in again.hits] == [h.id for h in first.hits]
+    encoder = hybrid.encoder
+    assert encoder is not None
+    kept = [str(k) for k in (*encoder._cache, *encoder._query_cache)]  # noqa: SLF001
+    assert not any("Mustermann" in k for k in kept)

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import os
+import warnings
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
+log = logging.getLogger(__name__)
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[2] / "models" / "multilingual-e5-small"
 # e5 was trained with "query: " for questions and "passage: " for the texts that answer them;
 # measured on the dev split, "passage: " on the entries' texts beat "query: " on both sides.
@@ -24,7 +29,7 @@ class DenseEncoder:
     """
 
     def __init__(self, model_name_or_path: str | Path | None = None, *, cache_size: int = 50_000,
-                 torch_threads: int | None = 1) -> None:
+                 torch_threads: int | None = 1, query_cache_size: int = 512) -> None:
         self.model_name_or_path = str(model_name_or_path or DEFAULT_MODEL_DIR)
         # One intra-op thread: on a 2-core machine shared with Rasa, two torch threads made
         # one query embedding 15x slower under load (3.3 s vs 210 ms median, measured).
@@ -35,6 +40,12 @@ class DenseEncoder:
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_lock = threading.Lock()
         self._cache_size = cache_size
+        # Recent questions' embeddings, keyed by a hash of the text so that no question
+        # (possibly with personal data) is kept; the same question asked again costs nothing.
+        # Benchmarks set the size to 0 so that every search embeds its question.
+        self.query_cache_size = query_cache_size
+        self._query_cache: OrderedDict[bytes, np.ndarray] = OrderedDict()
+        self._embed_one: Callable[[str], np.ndarray] | None = None
         is_e5 = "e5" in self.model_name_or_path.lower()
         self.query_prefix, self.passage_prefix = (E5_QUERY, E5_PASSAGE) if is_e5 else ("", "")
 
@@ -53,8 +64,33 @@ class DenseEncoder:
 
                     if self.torch_threads:
                         torch.set_num_threads(self.torch_threads)
-                    self._model = SentenceTransformer(self.model_name_or_path, device="cpu")
+                    model = SentenceTransformer(self.model_name_or_path, device="cpu")
+                    self._embed_one = _direct_embedder(model)
+                    self._model = model
         return self._model
+
+    def encode_query(self, text: str) -> np.ndarray:
+        """The embedding of one question (query prefix added), shape (dim,)."""
+        keyed = self.query_prefix + text[:MAX_CHARS]
+        digest = hashlib.blake2b(keyed.encode("utf-8"), digest_size=16).digest()
+        if self.query_cache_size:
+            with self._cache_lock:
+                cached = self._query_cache.get(digest)
+                if cached is not None:
+                    self._query_cache.move_to_end(digest)
+                    return cached
+        model = self._load()
+        if self._embed_one is not None:
+            vector = self._embed_one(keyed)
+        else:
+            vector = model.encode([keyed], normalize_embeddings=True, convert_to_numpy=True,
+                                  show_progress_bar=False)[0].astype(np.float32)
+        if self.query_cache_size:
+            with self._cache_lock:
+                self._query_cache[digest] = vector
+                while len(self._query_cache) > self.query_cache_size:
+                    self._query_cache.popitem(last=False)
+        return vector
 
     def save_cache(self, path: Path) -> None:
         """Write the cached embeddings (benchmarks reuse them across runs)."""
@@ -120,3 +156,81 @@ class DenseEncoder:
         if not rows:
             return np.zeros((0, 0), dtype=np.float32)
         return np.vstack(rows)
+
+
+def _direct_embedder(model) -> Callable[[str], np.ndarray] | None:  # type: ignore[no-untyped-def]
+    """A faster way to embed one text when the pipeline is plain mean pooling.
+
+    ``SentenceTransformer.encode`` spends ~3 ms per call on bookkeeping (device checks,
+    ``.eval()`` over every module): a tenth of a search. For a pipeline of exactly
+    Transformer -> mean Pooling (-> Normalize) on torch, calling the network directly gives
+    the same vector (one unpadded sequence: the mean over all tokens is the masked mean).
+    Any other pipeline returns None and keeps ``encode``.
+    """
+    import torch
+
+    modules = list(model)
+    names = [type(m).__name__ for m in modules]
+    if names not in (["Transformer", "Pooling"], ["Transformer", "Pooling", "Normalize"]):
+        return None
+    transformer, pooling = modules[0], modules[1]
+    network = getattr(transformer, "auto_model", None) or getattr(transformer, "model", None)
+    tokenizer = getattr(transformer, "tokenizer", None)
+    pooling_config = pooling.get_config_dict()
+    if (network is None or tokenizer is None or getattr(transformer, "do_lower_case", False)
+            or getattr(transformer, "backend", "torch") != "torch"
+            or pooling_config.get("pooling_mode", "mean") != "mean"
+            or pooling_config.get("include_prompt", True) is not True
+            or any(k.startswith("pooling_mode_") and k != "pooling_mode_mean_tokens" and v
+                   for k, v in pooling_config.items())):
+        return None
+    network.eval()
+    max_length = int(transformer.max_seq_length or 512)
+
+    def run_eager(input_ids, attention_mask):  # type: ignore[no-untyped-def]
+        return network(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+
+    def embed_with(run) -> Callable[[str], np.ndarray]:  # type: ignore[no-untyped-def]
+        def embed(text: str) -> np.ndarray:
+            with torch.inference_mode():
+                encoded = tokenizer([text], return_tensors="pt", truncation=True, max_length=max_length)
+                tokens = run(encoded["input_ids"], encoded["attention_mask"])[0]
+                vector = tokens.mean(dim=0)
+                vector = vector / vector.norm().clamp_min(1e-12)
+            return vector.numpy().astype(np.float32)
+        return embed
+
+    eager = embed_with(run_eager)
+    frozen = _frozen_network(network, tokenizer)
+    if frozen is None:
+        return eager
+    fast = embed_with(frozen)
+    # The frozen graph must give the eager network's vectors; checked on texts of other lengths
+    # than the one it was traced with, else the eager path stays.
+    probes = ("query: Hund", "query: Ich bin umgezogen und brauche eine neue Meldebescheinigung für den Job")
+    if all(float(eager(t) @ fast(t)) > 0.99999 for t in probes):
+        return fast
+    log.warning("frozen embedding network disagrees with the eager one; using the eager network")
+    return eager
+
+
+def _frozen_network(network, tokenizer):  # type: ignore[no-untyped-def]
+    """The network traced and frozen by TorchScript: ~20 % less time per question (measured
+    17.5 vs 22.2 ms for e5-small on one thread), same arithmetic in float32. None if it fails."""
+    import torch
+
+    try:
+        example = tokenizer(["query: Wo melde ich meinen Hund an?"], return_tensors="pt")
+        with torch.inference_mode(False), torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # tracer warnings about Python control flow in the model
+            traced = torch.jit.trace(network, (example["input_ids"], example["attention_mask"]), strict=False)
+            frozen = torch.jit.optimize_for_inference(torch.jit.freeze(traced.eval()))
+    except Exception as exc:  # noqa: BLE001 - tracing fails in many ways for exotic models
+        log.info("embedding network not traceable (%s); using it eagerly", exc)
+        return None
+
+    def run(input_ids, attention_mask):  # type: ignore[no-untyped-def]
+        out = frozen(input_ids, attention_mask)
+        return out["last_hidden_state"] if isinstance(out, dict) else out[0]
+
+    return run
