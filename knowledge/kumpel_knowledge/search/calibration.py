@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
-FEATURES = ("score", "margin", "dense", "bm25", "char")
+FEATURES = ("score", "margin", "dense", "bm25", "char", "coverage")
 
 
 @dataclass(frozen=True)
@@ -31,10 +31,14 @@ class ModeCalibration:
     faq_bias: float = 0.0
     office_bias: float = 0.0
     # logistic model over FEATURES -> P(candidate is the right entry)
-    coef: tuple[float, ...] = (6.0, 8.0, 0.0, 0.0, 0.0)
+    coef: tuple[float, ...] = (6.0, 8.0, 0.0, 0.0, 0.0, 0.0)
     intercept: float = -4.0
     answer_threshold: float = 0.8
     clarify_threshold: float = 0.35
+    # Below this coverage (share of the question's words the knowledge base knows) a question
+    # that is not answered outright ends "unknown" rather than "Meinten Sie ...?": asking back
+    # about entries that share no word with the question mostly offers nonsense. 0 turns it off.
+    min_coverage: float = 0.0
     fitted_on: str = "defaults"
     extra: dict[str, float] = field(default_factory=dict)
 
@@ -57,7 +61,8 @@ def load(path: Path = CALIBRATION_FILE) -> dict[str, ModeCalibration]:
     result = dict(DEFAULTS)
     for mode, values in raw.items():
         values = dict(values)
-        values["coef"] = tuple(values.get("coef", DEFAULTS[mode].coef))
+        coef = tuple(values.get("coef", DEFAULTS[mode].coef))
+        values["coef"] = coef + (0.0,) * (len(FEATURES) - len(coef))  # a file fitted before a feature existed
         result[mode] = ModeCalibration(**values)
     return result
 

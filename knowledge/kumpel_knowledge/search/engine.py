@@ -6,6 +6,9 @@ Signals per entry (all in [0, 1]-ish):
   divided by the best the question could reach, so it reads "share of the question matched";
 - char: best cosine of character 3-5-gram TF-IDF between the question and one short text
   (name, synonym, question variant): robust to typos and to spelling without umlauts.
+- coverage (one value per question): the share of the question's words, weighted by rarity,
+  that the knowledge base knows at all. "Welche Aktie soll ich kaufen?" scores near 0: a
+  strong hint that the question is out of scope, whatever entry ranks first.
 
 The fused score ranks; a logistic model over (score, margin to the runner-up, signals)
 gives the confidence, and two thresholds decide answer / clarify / unknown.
@@ -263,11 +266,12 @@ class HybridSearch:
         """
         snap = snapshot or self._snapshot
         n = snap.size
-        out = {name: np.zeros(n, np.float32) for name in ("dense", "bm25", "char")}
+        out = {name: np.zeros(n, np.float32) for name in ("dense", "bm25", "char", "coverage")}
         if n == 0:
             return out
         if self.mode != "dense":
-            out["bm25"] = self._bm25(snap, query)
+            out["bm25"], coverage = self._bm25(snap, query)
+            out["coverage"] = np.full(n, coverage, np.float32)
             out["char"] = self._char(snap, query)
         if self.mode != "lexical" and snap.dense_matrix is not None and self._encoder is not None:
             # Embedding the question while the lexical signals are scored in another thread was
@@ -280,14 +284,15 @@ class HybridSearch:
             out["dense"] = np.maximum.reduceat(per_text, snap.dense_starts)
         return out
 
-    def _bm25(self, snap: _Snapshot, query: str) -> np.ndarray:
+    def _bm25(self, snap: _Snapshot, query: str) -> tuple[np.ndarray, float]:
+        """BM25 per doc as a share of the best the question could reach, and the coverage."""
         terms = Counter(word_terms(query))
         if not terms or snap.word_matrix is None:
-            return np.zeros(snap.size, np.float32)
+            return np.zeros(snap.size, np.float32), 0.0
         unseen_idf = math.log1p((snap.size + 0.5) / 0.5)
         ids: list[int] = []
         weights: list[float] = []
-        best_possible = 0.0
+        best_possible = known_mass = 0.0
         for term in terms:
             term_id = self._word_vocab.get(term)
             known = term_id is not None and term_id < snap.n_word_terms and snap.word_idf[term_id] > 0
@@ -295,6 +300,7 @@ class HybridSearch:
                 ids.append(term_id)  # type: ignore[arg-type]
                 weights.append(1.0)
                 best_possible += float(snap.word_idf[term_id])  # type: ignore[index]
+                known_mass += float(snap.word_idf[term_id])  # type: ignore[index]
                 continue
             best_possible += unseen_idf
             if len(term) >= FUZZY_MIN_LEN and not term.isdigit():
@@ -303,11 +309,13 @@ class HybridSearch:
                 if match is not None:
                     ids.append(match[2])
                     weights.append(FUZZY_WEIGHT)
+                    known_mass += FUZZY_WEIGHT * unseen_idf
+        coverage = known_mass / best_possible
         if not ids:
-            return np.zeros(snap.size, np.float32)
+            return np.zeros(snap.size, np.float32), coverage
         columns = snap.word_matrix[:, ids]
         scores = np.asarray(columns @ np.array(weights, np.float32)).ravel()
-        return (scores / best_possible).astype(np.float32)
+        return (scores / best_possible).astype(np.float32), coverage
 
     def _char(self, snap: _Snapshot, query: str) -> np.ndarray:
         grams = Counter(char_ngrams(query))
@@ -374,7 +382,8 @@ class HybridSearch:
         top = hits[0].confidence
         if top >= cal.answer_threshold:
             return SearchResult("answer", hits[:k])
-        if top >= cal.clarify_threshold:
+        coverage = float(signals["coverage"][order[0]]) if "coverage" in signals else 1.0
+        if top >= cal.clarify_threshold and coverage >= cal.min_coverage:
             return SearchResult("clarify", hits[:MAX_CLARIFY])
         return SearchResult("unknown", [])
 
@@ -386,4 +395,5 @@ class HybridSearch:
             "dense": float(signals["dense"][i]),
             "bm25": float(signals["bm25"][i]),
             "char": float(signals["char"][i]),
+            "coverage": float(signals["coverage"][i]) if "coverage" in signals else 0.0,
         }
