@@ -5,8 +5,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import warnings
 import threading
+import warnings
 from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
