@@ -4,8 +4,8 @@ A conversation holds what the citizen typed, form answers included (names, addre
 it must not be kept for ever. Redis does this itself (``record_exp``); Rasa's SQL store has no
 expiry, so this subclass deletes every conversation whose newest event is older than
 ``retention_seconds``: on start, then at most every ``purge_interval_seconds`` when a
-conversation is saved, and always before a conversation is read (so an expired conversation is
-never continued, even between two purges).
+conversation is saved, and when a conversation read for a new turn turns out to be expired (so an
+expired conversation is never continued, even between two purges).
 
 Configured in endpoints.yml::
 
@@ -26,6 +26,9 @@ from typing import Any, Optional, Text, Union
 
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.trackers import DialogueStateTracker
+from sqlalchemy import func, select
+
+from bot.channels.tracker_deletion import delete_conversation
 
 logger = logging.getLogger(__name__)
 
@@ -69,8 +72,6 @@ class RetainingSQLTrackerStore(SQLTrackerStore):
         cutoff = now - self.retention_seconds
         event = self.SQLEvent
         with self.session_scope() as session:
-            from sqlalchemy import func, select
-
             idle = select(event.sender_id).group_by(event.sender_id).having(func.max(event.timestamp) < cutoff)
             deleted = session.query(event).filter(event.sender_id.in_(idle)).delete(synchronize_session=False)
             session.commit()
@@ -84,26 +85,24 @@ class RetainingSQLTrackerStore(SQLTrackerStore):
         if self.retention_seconds and time.time() >= self._next_purge:
             self.purge_expired()
 
-    def _expire_one(self, sender_id: Text) -> None:
-        """Delete this conversation now if it has been idle too long (between two purges)."""
-        if not self.retention_seconds:
-            return
-        from sqlalchemy import func
+    def _unless_expired(self, tracker: Optional[DialogueStateTracker]) -> Optional[DialogueStateTracker]:
+        """The tracker, or None after deleting it if it has been idle too long (between two purges).
 
-        event = self.SQLEvent
-        with self.session_scope() as session:
-            newest = session.query(func.max(event.timestamp)).filter(event.sender_id == sender_id).scalar()
-            if newest is not None and newest < time.time() - self.retention_seconds:
-                session.query(event).filter(event.sender_id == sender_id).delete(synchronize_session=False)
-                session.commit()
+        Judged from the events just read (the newest is always in the current session), so a
+        turn costs no extra query.
+        """
+        if tracker is None or not self.retention_seconds or not tracker.events:
+            return tracker
+        if tracker.events[-1].timestamp >= time.time() - self.retention_seconds:
+            return tracker
+        delete_conversation(self, tracker.sender_id)
+        return None
 
     async def retrieve(self, sender_id: Text) -> Optional[DialogueStateTracker]:
-        self._expire_one(sender_id)
-        return await super().retrieve(sender_id)
+        return self._unless_expired(await super().retrieve(sender_id))
 
     async def retrieve_full_tracker(self, conversation_id: Text) -> Optional[DialogueStateTracker]:
-        self._expire_one(conversation_id)
-        return await super().retrieve_full_tracker(conversation_id)
+        return self._unless_expired(await super().retrieve_full_tracker(conversation_id))
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         await super().save(tracker)
