@@ -121,13 +121,7 @@ def parse_field(spec_field: FieldSpec, text: str, today: date) -> ParseResult:
     if kind == "email":
         return parsing.parse_email(text)
     if kind == "date":
-        result = parsing.parse_date(
-            text,
-            today,
-            allow_future=bool(spec_field.params.get("allow_future", False)),
-            max_age_years=int(spec_field.params.get("max_age_years", 40)),
-        )
-        return Valid(result.value.isoformat()) if isinstance(result, Valid) else result
+        return _as_iso(parsing.parse_date(text, today, **_date_limits(spec_field)))
     if kind == "chip":
         return parsing.parse_chip_number(text)
     if kind == "iban":
@@ -145,14 +139,21 @@ def parse_field(spec_field: FieldSpec, text: str, today: date) -> ParseResult:
     raise ValueError(kind)
 
 
+def _date_limits(spec_field: FieldSpec) -> dict[str, Any]:
+    """A date field's limits from its spec (defaults: not in the future, at most 40 years back)."""
+    return {
+        "allow_future": bool(spec_field.params.get("allow_future", False)),
+        "max_age_years": int(spec_field.params.get("max_age_years", 40)),
+    }
+
+
+def _as_iso(result: ParseResult) -> ParseResult:
+    """A valid date as its ISO string (what the form stores); an invalid one unchanged."""
+    return Valid(result.value.isoformat()) if isinstance(result, Valid) else result
+
+
 def _date_checked(spec_field: FieldSpec, result: ParseResult, today: date) -> ParseResult:
-    checked = parsing.check_date(
-        result,
-        today,
-        allow_future=bool(spec_field.params.get("allow_future", False)),
-        max_age_years=int(spec_field.params.get("max_age_years", 40)),
-    )
-    return Valid(checked.value.isoformat()) if isinstance(checked, Valid) else checked
+    return _as_iso(parsing.check_date(result, today, **_date_limits(spec_field)))
 
 
 # ---------------------------------------------------------------- extraction from free text
