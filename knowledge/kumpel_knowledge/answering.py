@@ -355,18 +355,12 @@ class AnswerEngine:
             if address["type"] in ("besucheranschrift", "hausanschrift"):
                 lines.append(f"Adresse: {address['street']}, {address['postcode']} {address['city']}")
                 break
-        if office.phone:
-            lines.append(f"Telefon: {office.phone}")
-        if office.email:
-            lines.append(f"E-Mail: {office.email}")
-        if office.web:
-            lines.append(f"Internet: {office.web}")
-        if office.appointment_url:
-            lines.append(f"Termin: {office.appointment_url}")
-        if office.opening_hours:
-            lines.append(f"Öffnungszeiten: {weekly_overview(office.opening_hours)}")
-        if office.accessibility:
-            lines.append(f"Barrierefreiheit: {office.accessibility}")
+        hours = weekly_overview(office.opening_hours) if office.opening_hours else ""
+        for label, value in (("Telefon", office.phone), ("E-Mail", office.email), ("Internet", office.web),
+                             ("Termin", office.appointment_url), ("Öffnungszeiten", hours),
+                             ("Barrierefreiheit", office.accessibility)):
+            if value:
+                lines.append(f"{label}: {value}")
         return self._result("\n".join(lines), office, office.name, service, office)
 
     def _office_services_clarify(self, office: Office, topic: str) -> Answer:
