@@ -32,13 +32,8 @@ DESKTOP = {"width": 1280, "height": 800}
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    state = tmp_path_factory.mktemp("browser-stack")
-    running = make_stack(state)
-    running.start()
-    try:
+    with make_stack(tmp_path_factory.mktemp("browser-stack")) as running:
         yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture(scope="session")
