@@ -178,24 +178,20 @@ class AnswerEngine:
             return context_entry, 1.0, []
         types = TYPES_BY_TOPIC.get(request.topic)
         result = self.index.search.search(request.question, types=types, k=5)
-        if result.status == "clarify":
-            # A candidate the citizen named outright settles it without a second search
-            # (each search embeds its question: about half of an answer's time).
-            named = self._named_in_question(request.question, list(result.hits)[:3])
-            if named is not None:
-                return named, self._confidence_of(named, result.hits), []
-        if result.status != "answer":
+        # A candidate the citizen named outright settles a clarify, without a second search
+        # (each search embeds its question: about half of an answer's time).
+        named = self._named_candidate(request.question, result)
+        if named is None and result.status != "answer":
             # Words about days and kinds of facts ("an Heiligabend", "offen") dilute the match.
             reduced = subject_words(request.question)
             if reduced and reduced != fold(request.question):
                 retry = self.index.search.search(reduced, types=types, k=5)
                 if retry.status == "answer" or (retry.status == "clarify" and result.status == "unknown"):
                     result = retry
+                    named = self._named_candidate(request.question, result)
+        if named is not None:
+            return named
         hits = list(result.hits)
-        if result.status == "clarify" and hits:
-            named = self._named_in_question(request.question, hits[:3])
-            if named is not None:
-                return named, self._confidence_of(named, hits), []
         if result.status == "answer" and hits:
             top = self._entry(hits[0].id)
             if top is not None:
@@ -206,9 +202,14 @@ class AnswerEngine:
             return None, float(hits[0].confidence), hits[:3]
         return None, float(hits[0].confidence) if hits else 0.0, []
 
-    @staticmethod
-    def _confidence_of(entry: Entry, hits: Any) -> float:
-        return next((float(h.confidence) for h in hits if h.id == entry.id), 0.0)
+    def _named_candidate(self, question: str, result: Any) -> tuple[Entry, float, list[Any]] | None:
+        """The subject, if the search asks back and the citizen named one of its candidates."""
+        if result.status != "clarify":
+            return None
+        named = self._named_in_question(question, list(result.hits)[:3])
+        if named is None:
+            return None
+        return named, next((float(h.confidence) for h in result.hits if h.id == named.id), 0.0), []
 
     def _named_in_question(self, question: str, hits: list[Any]) -> Entry | None:
         """The one candidate whose name or synonym the citizen wrote out ("das Bürgerbüro")."""
