@@ -54,3 +54,23 @@ def test_colloquial_questions_get_the_right_cited_answer(
 def test_out_of_scope_is_an_honest_unknown(hybrid_client: TestClient) -> None:
     answer = hybrid_client.post("/api/v1/answer", json={"question": "Wie wird das Wetter morgen in Mallorca?"}).json()
     assert answer["status"] == "unknown" and "115" in answer["text"]
+
+
+@pytest.mark.parametrize(
+    ("question", "entry_id"),
+    [
+        ("Ich hab mir nen Hund geholt, muss ich den irgendwo melden?", "svc-hundesteuer-anmeldung"),
+        ("Mein Kind ist gestern auf die Welt gekommen", "svc-geburt-anzeigen"),
+        ("Ich will einen Laden aufmachen", "svc-gewerbe-anmelden"),
+        ("Wir wollen heiraten", "svc-eheschliessung-anmelden"),
+    ],
+)
+def test_a_situation_in_own_words_is_answered_or_offered_as_a_choice(
+    hybrid_client: TestClient, question: str, entry_id: str
+) -> None:
+    answer = hybrid_client.post("/api/v1/answer", json={"question": question, "topic": "service"}).json()
+    if answer["status"] == "answer":
+        assert answer["entry"]["id"] == entry_id
+    else:
+        assert answer["status"] == "clarify"
+        assert answer["choices"][0]["id"] == entry_id

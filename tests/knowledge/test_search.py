@@ -201,9 +201,10 @@ def hybrid() -> HybridSearch:
     ("Wir wollen heiraten", "faq-marriage"),
 ])
 def test_real_model_understands_paraphrases(hybrid: HybridSearch, question: str, expected: str) -> None:
-    result = hybrid.search(question)
-    assert result.status != "unknown"
-    assert result.hits[0].id == expected
+    # Ranking only: whether the bot answers or asks back is calibrated on the seed KB, and this
+    # six-entry index is no place to judge it (tests/knowledge/test_answer_real_model.py does).
+    fused = hybrid.fuse(hybrid.signals(question))
+    assert hybrid._snapshot.docs[int(fused.argmax())].id == expected  # noqa: SLF001
 
 
 @needs_model
