@@ -200,7 +200,7 @@ def fit_mode(search: HybridSearch, rows: list[Evaluated], mode: str) -> ModeCali
     model = LogisticRegression(C=1.0, max_iter=1000).fit(np.array(x), np.array(y))
     cal = replace(cal, coef=tuple(float(c) for c in model.coef_[0]), intercept=float(model.intercept_[0]))
 
-    # Thresholds: answer as often as possible while confident wrong stays <= 1 % on dev;
+    # Thresholds: answer as often as possible while confident wrong stays within MAX_DEV_CONFIDENT_WRONG on dev;
     # then the clarify threshold that best separates "worth asking back" from out-of-scope.
     candidates = sorted({round(float(t), 3) for t in np.linspace(0.05, 0.99, 95)})
     best_answer = 0.99
