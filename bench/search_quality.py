@@ -39,6 +39,7 @@ QUESTIONS = ROOT / "bench" / "data" / "questions.yml"
 MODES = ("hybrid", "lexical", "dense")
 DEV_SHARE = 0.4
 MAX_DEV_CONFIDENT_WRONG = 0.0  # dev has only ~150 questions: one wrong answer there is already 0.7 %, so allow none
+OFFICE_CUE_BIASES = (0.0, 0.05, 0.1, 0.15, 0.2, 0.3)  # extra prior for offices when a question asks who/where
 FIT_CANDIDATES = 3  # top candidates per dev question that train the confidence model
 
 
@@ -100,7 +101,8 @@ def collect_signals(search: HybridSearch, questions: list[Question]) -> list[Eva
 
 def as_mode(rows: list[Evaluated], mode: str) -> list[Evaluated]:
     """The signals a HybridSearch in ``mode`` computes (the others are zero there)."""
-    keep = {"hybrid": ("dense", "bm25", "char", "coverage"), "lexical": ("bm25", "char", "coverage"),
+    keep = {"hybrid": ("dense", "bm25", "char", "coverage", "office_cue"),
+            "lexical": ("bm25", "char", "coverage", "office_cue"),
             "dense": ("dense",)}[mode]
     return [Evaluated(r.question, {k: (v if k in keep else np.zeros_like(v)) for k, v in r.signals.items()})
             for r in rows]
@@ -175,12 +177,16 @@ def fit_mode(search: HybridSearch, rows: list[Evaluated], mode: str) -> ModeCali
 
     base = calibration_mod.DEFAULTS[mode]
     if mode == "hybrid":
-        grid = [replace(base, dense_weight=1.0, bm25_weight=b, char_weight=c, faq_bias=fb, office_bias=ob)
-                for b, c, fb, ob in itertools.product((0.2, 0.4, 0.6, 0.8, 1.0, 1.5), (0.0, 0.2, 0.4),
-                                                      (0.0, -0.05, -0.1, -0.2), (0.0, 0.05, -0.05))]
+        grid = [replace(base, dense_weight=1.0, bm25_weight=b, char_weight=c, faq_bias=fb, office_bias=ob,
+                        office_cue_bias=cb)
+                for b, c, fb, ob, cb in itertools.product((0.2, 0.4, 0.6, 0.8, 1.0, 1.5), (0.0, 0.2, 0.4),
+                                                          (0.0, -0.05, -0.1, -0.2), (0.0, 0.05, -0.05, -0.1),
+                                                          OFFICE_CUE_BIASES)]
     elif mode == "lexical":
-        grid = [replace(base, dense_weight=0.0, bm25_weight=b, char_weight=1.0, faq_bias=fb)
-                for b, fb in itertools.product((0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0), (0.0, -0.05, -0.1))]
+        grid = [replace(base, dense_weight=0.0, bm25_weight=b, char_weight=1.0, faq_bias=fb, office_bias=ob,
+                        office_cue_bias=cb)
+                for b, fb, ob, cb in itertools.product((0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0), (0.0, -0.05, -0.1),
+                                                       (0.0, -0.05, -0.1), OFFICE_CUE_BIASES)]
     else:
         grid = [replace(base, faq_bias=fb, office_bias=ob)
                 for fb, ob in itertools.product((0.0, -0.05, -0.1, -0.2), (0.0, 0.05, -0.05))]

@@ -30,6 +30,8 @@ class ModeCalibration:
     # question in embedding space; a small offset keeps them from crowding out services.
     faq_bias: float = 0.0
     office_bias: float = 0.0
+    # Added to offices when the question asks who, where or how to reach (german.asks_for_office).
+    office_cue_bias: float = 0.0
     # logistic model over FEATURES -> P(candidate is the right entry)
     coef: tuple[float, ...] = (6.0, 8.0, 0.0, 0.0, 0.0, 0.0)
     intercept: float = -4.0

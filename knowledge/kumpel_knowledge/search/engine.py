@@ -9,6 +9,8 @@ Signals per entry (all in [0, 1]-ish):
 - coverage (one value per question): the share of the question's words, weighted by rarity,
   that the knowledge base knows at all. "Welche Aktie soll ich kaufen?" scores near 0: a
   strong hint that the question is out of scope, whatever entry ranks first.
+- office_cue (one value per question): 1 when the question asks who, where or how to reach
+  someone ("Wen frage ich ...", "Wo finde ich ..."), which makes an office the likelier answer.
 
 The fused score ranks; a logistic model over (score, margin to the runner-up, signals)
 gives the confidence, and two thresholds decide answer / clarify / unknown.
@@ -35,7 +37,7 @@ from scipy import sparse
 from kumpel_knowledge.search import calibration as calibration_mod
 from kumpel_knowledge.search.calibration import ModeCalibration
 from kumpel_knowledge.search.dense import DenseEncoder
-from kumpel_knowledge.search.german import char_ngrams, fold, word_terms, words
+from kumpel_knowledge.search.german import asks_for_office, char_ngrams, fold, word_terms, words
 from kumpel_knowledge.search.types import SearchDoc, SearchHit, SearchResult
 
 log = logging.getLogger(__name__)
@@ -266,13 +268,14 @@ class HybridSearch:
         """
         snap = snapshot or self._snapshot
         n = snap.size
-        out = {name: np.zeros(n, np.float32) for name in ("dense", "bm25", "char", "coverage")}
+        out = {name: np.zeros(n, np.float32) for name in ("dense", "bm25", "char", "coverage", "office_cue")}
         if n == 0:
             return out
         if self.mode != "dense":
             out["bm25"], coverage = self._bm25(snap, query)
             out["coverage"] = np.full(n, coverage, np.float32)
             out["char"] = self._char(snap, query)
+            out["office_cue"] = np.full(n, float(asks_for_office(query)), np.float32)
         if self.mode != "lexical" and snap.dense_matrix is not None and self._encoder is not None:
             # Embedding the question while the lexical signals are scored in another thread was
             # measured: no gain (they take ~2 ms of a search's ~20), so it stays sequential.
@@ -347,9 +350,14 @@ class HybridSearch:
         if self.mode == "lexical":
             dense = np.zeros_like(dense)
         fused = cal.dense_weight * dense + cal.bm25_weight * signals["bm25"] + cal.char_weight * signals["char"]
-        if (cal.faq_bias or cal.office_bias) and len(snap.types) == len(fused):
+        if len(snap.types) != len(fused):
+            return fused
+        office_bias = cal.office_bias
+        if cal.office_cue_bias and "office_cue" in signals and len(signals["office_cue"]) and signals["office_cue"][0] > 0:
+            office_bias += cal.office_cue_bias
+        if cal.faq_bias or office_bias:
             fused = fused + np.where(snap.types == "faq", cal.faq_bias,
-                                     np.where(snap.types == "office", cal.office_bias, 0.0))
+                                     np.where(snap.types == "office", office_bias, 0.0))
         return fused
 
     def search(self, query: str, *, types: Collection[str] | None = None, k: int = 5) -> SearchResult:

@@ -150,6 +150,23 @@ def word_terms(text: str, *, with_compounds: bool = True) -> list[str]:
     return terms
 
 
+# Question phrasing that asks for a place or a person rather than a procedure: "Wer ist zuständig",
+# "Wo finde ich", "Welches Amt", "Telefonnummer", "geöffnet". Matched on folded text. Such a
+# question is most likely answered by an office entry, even when its subject words name a service
+# ("Wen frage ich zu meiner Bewerbung?"); without such phrasing, the service is the likelier answer
+# ("Wie lange dauert eine Baugenehmigung?" is not about the building authority's address).
+_OFFICE_CUE = re.compile(
+    r"\b(?:wer|wen|wem|wo|wohin|welche[sr]?\s+(?:amt|stelle|behoerde|abteilung|buero|dienststelle)"
+    r"|zustaendig\w*|ansprech\w*|kontakt\w*|telefon\w*|nummer|adresse|anschrift|e-?mail|mail"
+    r"|erreiche\w*|oeffnungszeit\w*|geoeffnet|offen|sprechzeit\w*|sprechstunde\w*)\b"
+)
+
+
+def asks_for_office(text: str) -> bool:
+    """Whether the question asks who, where or how to reach someone (see _OFFICE_CUE)."""
+    return _OFFICE_CUE.search(fold(text)) is not None
+
+
 def char_ngrams(text: str, sizes: tuple[int, ...] = (3, 4, 5)) -> list[str]:
     """Character n-grams of each folded content word padded with spaces (typo tolerant)."""
     grams: list[str] = []
