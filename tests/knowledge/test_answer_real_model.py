@@ -37,6 +37,8 @@ def hybrid_client(seeded_template: Path, tmp_path_factory: pytest.TempPathFactor
         ("Was kostet ein Perso?", "fees", "svc-personalausweis", "37,00 EUR"),
         ("Ich will mein altes Sofa entsorgen", "service", "svc-sperrmuell", "GSAK"),
         ("Ich will mein Auto abmelden", "service", "svc-fahrzeug-abmelden", "außer Betrieb"),
+        # the bare verb means one's own address, not the business or the car
+        ("Ich muss mich ummelden, was brauche ich?", "documents", "svc-wohnsitz-ummelden", "Wohnungsgeberbestätigung"),
     ],
 )
 def test_colloquial_questions_get_the_right_cited_answer(
