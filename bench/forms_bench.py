@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import re
 import sqlite3
@@ -222,10 +223,8 @@ def run(rasa_url: str, db: Optional[Path], count: int, seed: int, verbose: bool)
         print(f"  turns with a knowledge-service call (question, summary with estimate, submission): {len(service_turns)}, "
               f"median {statistics.median(service_turns):.0f} ms, p95 {percentile(service_turns, 0.95):.0f} ms")
     try:
-        import os
-
         print(f"  load average during the run (1 min): {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
-    except OSError:
+    except OSError:  # no load average on this platform
         pass
     for failure in failures:
         print("FAILED", failure)

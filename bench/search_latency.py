@@ -96,6 +96,7 @@ def prefill_generated(search: HybridSearch, docs: list[SearchDoc], how: str) -> 
     encoder = search.encoder
     if encoder is None or how == "model":
         return
+    from kumpel_knowledge.search.dense import MAX_CHARS
     from kumpel_knowledge.search.engine import _dense_texts
 
     texts = list(dict.fromkeys(t for d in docs for t in _dense_texts(d)))
@@ -110,7 +111,7 @@ def prefill_generated(search: HybridSearch, docs: list[SearchDoc], how: str) -> 
         vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     with encoder._cache_lock:  # noqa: SLF001 - benchmark-only shortcut
         for text, vec in zip(texts, vectors):
-            encoder._cache[encoder.passage_prefix + text[:2000]] = vec.astype(np.float32)  # noqa: SLF001
+            encoder._cache[encoder.passage_prefix + text[:MAX_CHARS]] = vec.astype(np.float32)  # noqa: SLF001
         encoder._cache_size = max(encoder._cache_size, len(encoder._cache) + 1000)  # noqa: SLF001
     print(f"generated entries: {len(texts)} texts given {how} vectors in {time.perf_counter() - started:.1f} s")
 

@@ -217,6 +217,7 @@ def fit_mode(search: HybridSearch, rows: list[Evaluated], mode: str) -> ModeCali
         if m["confident_wrong"] <= MAX_DEV_CONFIDENT_WRONG and m["answered"] > best_answered:
             best_answer, best_answered = t, m["answered"]
     cal = replace(cal, answer_threshold=best_answer)
+
     def gain(trial: ModeCalibration) -> float:
         total = 0.0
         for row in rows:

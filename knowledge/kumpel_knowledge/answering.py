@@ -19,7 +19,7 @@ from .dates_de import asked_day, fold
 from .hours import Closure, OfficeHours, to_local
 from .hours_text import describe_day, describe_now, weekly_overview
 from .index import KnowledgeIndex
-from .models import Faq, Notice, Office, Service, UnansweredQuestion
+from .models import Faq, Notice, Office, Service, UnansweredQuestion, find_entry
 from .scrub import scrub
 from .settings import Settings
 from .simple_search import tokens
@@ -155,13 +155,7 @@ class AnswerEngine:
     # ---- finding what the question is about ---------------------------------------------------
 
     def _entry(self, entry_id: str | None) -> Entry | None:
-        if not entry_id:
-            return None
-        for model in (Service, Office, Faq):
-            found = self.session.get(model, entry_id)
-            if found is not None:
-                return found
-        return None
+        return find_entry(self.session, entry_id) if entry_id else None
 
     def _context_entry(self, request: AnswerInput) -> Entry | None:
         # Opening hours and contact are about an office; other topics prefer the service.

@@ -7,15 +7,15 @@ lexical ``SimpleSearch`` stands in with the same interface.
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from collections.abc import Iterator
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .models import Faq, Office, Service
+from .models import Faq, Office, Service, find_entry
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -92,11 +92,9 @@ class KnowledgeIndex:
             self.search.remove(entry_id)
             self._seen.pop(entry_id, None)
         for entry_id in changed:
-            for model in (Service, Office, Faq):
-                row = session.get(model, entry_id)
-                if row is not None:
-                    self.upsert(row)
-                    break
+            entry = find_entry(session, entry_id)
+            if entry is not None:
+                self.upsert(entry)
         return len(changed) + len(removed)
 
     def service_doc(self, service: Service) -> Any:

@@ -11,7 +11,7 @@ from datetime import date, datetime, timezone
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
 
 def utcnow() -> datetime:
@@ -113,6 +113,15 @@ class Faq(Base):
     source_url: Mapped[str] = mapped_column(String(500))
     last_reviewed: Mapped[date] = mapped_column(Date)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+def find_entry(session: Session, entry_id: str) -> Service | Office | Faq | None:
+    """The service, office or FAQ entry with this id, whichever table holds it."""
+    for model in (Service, Office, Faq):
+        found = session.get(model, entry_id)
+        if found is not None:
+            return found
+    return None
 
 
 class Notice(Base):
