@@ -3,7 +3,7 @@
 Prints median, p95 and throughput per search mode for a mixed set of questions (opening hours with
 days, fees, documents, follow-ups with context, FAQ, unknown), plus the seed import time.
 
-    PYTHONPATH=knowledge .venv/knowledge/bin/python bench/answer_bench.py [--modes lexical hybrid] [--rounds 20]
+    .venv/knowledge/bin/python bench/answer_bench.py [--modes lexical hybrid] [--rounds 20]
 """
 
 from __future__ import annotations
@@ -15,13 +15,13 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "knowledge"))
 
-from fastapi.testclient import TestClient  # noqa: E402
-from kumpel_knowledge.app import create_app  # noqa: E402
-from kumpel_knowledge.db import create_schema, make_engine, make_session_factory  # noqa: E402
-from kumpel_knowledge.kb_io import import_path  # noqa: E402
-from kumpel_knowledge.settings import SEED_DIR, Settings  # noqa: E402
+from fastapi.testclient import TestClient
+from kumpel_knowledge.app import create_app
+from kumpel_knowledge.schema import create_schema
+from kumpel_knowledge.core.db import make_engine, make_session_factory
+from kumpel_knowledge.kb.interchange import import_path
+from kumpel_knowledge.core.settings import SEED_DIR, Settings
 
 NOW = "2026-11-19T10:00:00+01:00"
 QUESTIONS: list[dict[str, object]] = [

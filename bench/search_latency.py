@@ -5,7 +5,7 @@ fusion, decision) over the labelled questions, for the seed KB and for the seed 
 generated services up to 2,300; then the time from the start of an ``upsert`` until the
 next search finds the edited entry.
 
-    PYTHONPATH=knowledge .venv/knowledge/bin/python bench/search_latency.py [--services 2300] [--mode hybrid]
+    .venv/knowledge/bin/python bench/search_latency.py [--services 2300] [--mode hybrid]
 
 The generated services are built from municipal vocabulary (objects x actions) with
 synonyms and a summary each, so that the index has realistic size and term overlap.
@@ -22,10 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from search_quality import load_questions, load_seed_docs  # noqa: E402
+from search_quality import load_questions, load_seed_docs
 
-from kumpel_knowledge.search import HybridSearch, SearchDoc  # noqa: E402
+from kumpel_knowledge.search import HybridSearch, SearchDoc
 
 SEED_CACHE = Path(__file__).resolve().parents[1] / "results" / "search-embeddings.npz"
 

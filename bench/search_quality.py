@@ -5,8 +5,8 @@ top-1 and top-3 accuracy (in-scope questions, ranking only), the rate of confide
 answers (status "answer" with the wrong entry, or any answer to an out-of-scope question,
 over all questions), how often out-of-scope questions end as "unknown", and the status mix.
 
-    PYTHONPATH=knowledge .venv/knowledge/bin/python bench/search_quality.py          # evaluate
-    PYTHONPATH=knowledge .venv/knowledge/bin/python bench/search_quality.py --fit    # refit on dev
+    .venv/knowledge/bin/python bench/search_quality.py          # evaluate
+    .venv/knowledge/bin/python bench/search_quality.py --fit    # refit on dev
 
 ``--fit`` chooses fusion weights, the logistic confidence model and the thresholds on the
 dev split only and writes them to kumpel_knowledge/search/calibration.json. The split of a
@@ -28,11 +28,10 @@ import numpy as np
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "knowledge"))
 
-from kumpel_knowledge.search import HybridSearch, SearchDoc  # noqa: E402
-from kumpel_knowledge.search import calibration as calibration_mod  # noqa: E402
-from kumpel_knowledge.search.calibration import FEATURES, ModeCalibration  # noqa: E402
+from kumpel_knowledge.search import HybridSearch, SearchDoc
+from kumpel_knowledge.search import calibration as calibration_mod
+from kumpel_knowledge.search.calibration import FEATURES, ModeCalibration
 
 SEED_DIR = ROOT / "knowledge" / "data" / "seed"
 QUESTIONS = ROOT / "bench" / "data" / "questions.yml"

@@ -1,14 +1,14 @@
-"""Alembic environment: migrations of kumpel_knowledge.models (one history, one head)."""
+"""Alembic environment: migrations of every table of kumpel_knowledge (one history, one head)."""
 
 from __future__ import annotations
 
 from alembic import context
-from kumpel_knowledge.db import make_engine
-from kumpel_knowledge.models import Base
-from kumpel_knowledge.settings import Settings
+from kumpel_knowledge.core.db import make_engine
+from kumpel_knowledge.core.settings import Settings
+from kumpel_knowledge.schema import metadata
 
 config = context.config
-target_metadata = Base.metadata
+target_metadata = metadata
 
 
 def database_url() -> str:

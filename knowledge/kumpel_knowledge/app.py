@@ -1,4 +1,4 @@
-"""The FastAPI application: one place where every router is included."""
+"""The FastAPI application: builds the runtime and includes every domain's router, in one place."""
 
 from __future__ import annotations
 
@@ -10,13 +10,22 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from sqlalchemy import func, select
 
-from .db import create_schema, make_engine, make_session_factory, schema_exists
-from .deps import Runtime
-from .index import KnowledgeIndex
-from .kb_io import import_path
-from .migrations import current_revision, head_revision, upgrade
-from .models import Service
-from .settings import Settings, get_settings
+from .answers import router as answers
+from .core import health
+from .core.clock import Clock, system_clock
+from .core.db import make_engine, make_session_factory
+from .core.deps import Runtime
+from .core.migrations import current_revision, head_revision, upgrade
+from .core.settings import Settings, get_settings
+from .feedback import router as feedback
+from .kb import router as kb
+from .kb.index import KnowledgeIndex
+from .kb.interchange import import_path
+from .kb.models import Service
+from .schema import create_schema, schema_exists
+from .staff import router as staff
+from .submissions import router as submissions
+from .webchat import router as webchat
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +39,7 @@ def prepare_database(runtime: Runtime) -> None:
         if current != head:
             raise RuntimeError(
                 f"database schema is at {current or 'nothing'}, not at {head}: "
-                "run `python -m kumpel_knowledge db upgrade` first"
+                "run `kumpel-knowledge db upgrade` first"
             )
     elif not schema_exists(runtime.engine):
         upgrade(settings.database_url)
@@ -76,12 +85,17 @@ def _build_index_logged(runtime: Runtime) -> None:
         runtime.failed = True
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the app; the database and the search index are prepared on start-up, not at import."""
+def create_app(settings: Settings | None = None, clock: Clock = system_clock) -> FastAPI:
+    """Build the app; the database and the search index are prepared on start-up, not at import.
+
+    Args:
+        settings: the configuration (default: from the environment).
+        clock: "now" for answers and submissions (tests pass a fixed one).
+    """
     settings = settings or get_settings()
     settings.check_production_safety()
     engine = make_engine(settings.database_url)
-    runtime = Runtime(settings=settings, engine=engine, sessions=make_session_factory(engine))
+    runtime = Runtime(settings=settings, engine=engine, sessions=make_session_factory(engine), clock=clock)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -108,19 +122,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.runtime = runtime
 
-    from .routers import answer, auth, curation, health
-
-    app.include_router(health.router)
-    app.include_router(answer.router)
-    app.include_router(auth.router)
-    app.include_router(curation.router)
-    app.include_router(curation.staff_router)
-    # Other parts add one line each here (submissions, webchat, feedback, ...).
-    from . import feedback, webchat  # web widget: static files + demo page, anonymous ratings
-
-    app.include_router(webchat.router)
-    app.include_router(feedback.router)
-    from .submissions.router import router as submissions_router  # chat forms (owner: forms)
-
-    app.include_router(submissions_router)
+    for router in (
+        health.router,
+        answers.router,
+        staff.router,
+        staff.staff_router,
+        kb.router,
+        submissions.router,
+        feedback.router,
+        webchat.router,
+    ):
+        app.include_router(router)
     return app

@@ -14,14 +14,13 @@ from pathlib import Path
 import pytest
 
 KNOWLEDGE_DIR = Path(__file__).resolve().parents[2] / "knowledge"
-if str(KNOWLEDGE_DIR) not in sys.path:  # `python -m pytest tests/knowledge` works without PYTHONPATH
-    sys.path.insert(0, str(KNOWLEDGE_DIR))
 
-from fastapi.testclient import TestClient  # noqa: E402
-from kumpel_knowledge.app import create_app  # noqa: E402
-from kumpel_knowledge.db import create_schema, make_engine, make_session_factory  # noqa: E402
-from kumpel_knowledge.kb_io import import_path  # noqa: E402
-from kumpel_knowledge.settings import SEED_DIR, Settings  # noqa: E402
+from fastapi.testclient import TestClient
+from kumpel_knowledge.app import create_app
+from kumpel_knowledge.schema import create_schema
+from kumpel_knowledge.core.db import make_engine, make_session_factory
+from kumpel_knowledge.kb.interchange import import_path
+from kumpel_knowledge.core.settings import SEED_DIR, Settings
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from kumpel_knowledge.settings import Settings
+from kumpel_knowledge.core.settings import Settings
 from sqlalchemy import create_engine, text
 
 THURSDAY_MORNING = "2026-11-19T10:00:00+01:00"

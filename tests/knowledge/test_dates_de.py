@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from kumpel_knowledge.dates_de import asked_day
+from kumpel_knowledge.answers.dates import asked_day
 
 THURSDAY = date(2026, 11, 19)
 

@@ -10,11 +10,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from kumpel_knowledge import feedback
+from kumpel_knowledge.feedback import router as feedback
 from kumpel_knowledge.app import create_app
-from kumpel_knowledge.auth import add_user
-from kumpel_knowledge.models import Feedback
-from kumpel_knowledge.settings import Settings
+from kumpel_knowledge.staff.auth import add_user
+from kumpel_knowledge.feedback.models import Feedback
+from kumpel_knowledge.core.settings import Settings
 
 STAFF_PASSWORD = "correct-horse-battery-staple"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 
 import pytest
-from kumpel_knowledge.hours import Closure, OfficeHours, to_local, validate_opening_hours
-from kumpel_knowledge.hours_text import describe_day, describe_now, weekly_overview
+from kumpel_knowledge.answers.hours import Closure, OfficeHours, to_local, validate_opening_hours
+from kumpel_knowledge.answers.hours_text import describe_day, describe_now, weekly_overview
 
 BUERGERBUERO = "Mo-We 08:00-16:00; Th 08:00-18:00; Fr 08:00-12:30; PH off"
 SPLIT_DAY = "Mo-Fr 08:00-12:00; Th 08:00-12:00,14:00-18:00; PH off"

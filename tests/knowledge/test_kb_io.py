@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-from kumpel_knowledge.db import create_schema, make_engine, make_session_factory
-from kumpel_knowledge.kb_io import KbValidationError, export_document, export_path, import_path
-from kumpel_knowledge.models import Faq, Notice, Office, Responsibility, Service
-from kumpel_knowledge.settings import SEED_DIR
+from kumpel_knowledge.schema import create_schema
+from kumpel_knowledge.core.db import make_engine, make_session_factory
+from kumpel_knowledge.kb.interchange import KbValidationError, export_document, export_path, import_path
+from kumpel_knowledge.kb.models import Faq, Notice, Office, Responsibility, Service
+from kumpel_knowledge.core.settings import SEED_DIR
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -137,7 +138,7 @@ def test_export_then_import_into_an_empty_database_gives_the_same_knowledge_base
 
 
 def run_cli(*args: str, db: Path) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, PYTHONPATH=str(REPO / "knowledge"), KUMPEL_DATABASE_URL=f"sqlite:///{db}")
+    env = dict(os.environ, KUMPEL_DATABASE_URL=f"sqlite:///{db}")
     return subprocess.run([sys.executable, "-m", "kumpel_knowledge", *args], env=env, capture_output=True, text=True, timeout=120)
 
 

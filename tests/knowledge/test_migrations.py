@@ -20,11 +20,11 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from fastapi.testclient import TestClient
 from kumpel_knowledge.app import create_app
-from kumpel_knowledge.db import make_engine, make_session_factory
-from kumpel_knowledge.kb_io import export_document, import_path
-from kumpel_knowledge.migrations import alembic_config, current_revision, downgrade, head_revision, upgrade
-from kumpel_knowledge.models import Base
-from kumpel_knowledge.settings import SEED_DIR, Settings
+from kumpel_knowledge.core.db import make_engine, make_session_factory
+from kumpel_knowledge.kb.interchange import export_document, import_path
+from kumpel_knowledge.core.migrations import alembic_config, current_revision, downgrade, head_revision, upgrade
+from kumpel_knowledge.core.db import Base
+from kumpel_knowledge.core.settings import SEED_DIR, Settings
 from sqlalchemy import inspect
 
 PG_BIN = Path(os.environ.get("KUMPEL_PG_BIN", "/usr/lib/postgresql/15/bin"))
@@ -145,7 +145,7 @@ def test_the_service_answers_and_curates_on_postgres(postgres_url: str) -> None:
     engine = make_engine(postgres_url)
     with make_session_factory(engine)() as session:
         import_path(session, SEED_DIR)
-        from kumpel_knowledge.auth import add_user
+        from kumpel_knowledge.staff.auth import add_user
 
         add_user(session, "pia", "postgres-password-1", "editor")
     engine.dispose()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from kumpel_knowledge.scrub import scrub
+from kumpel_knowledge.answers.scrub import scrub
 
 
 @pytest.mark.parametrize(

@@ -14,11 +14,10 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "knowledge"))
 
-from kumpel_knowledge.search import HybridSearch, SearchDoc  # noqa: E402
-from kumpel_knowledge.search.dense import DEFAULT_MODEL_DIR  # noqa: E402
-from kumpel_knowledge.search.german import asks_for_office, compound_parts, fold  # noqa: E402
+from kumpel_knowledge.search import HybridSearch, SearchDoc
+from kumpel_knowledge.search.dense import DEFAULT_MODEL_DIR
+from kumpel_knowledge.search.german import asks_for_office, compound_parts, fold
 
 DOCS = [
     SearchDoc("svc-dog-tax", "service", "Hund zur Hundesteuer anmelden",

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from kumpel_knowledge.app import create_app
-from kumpel_knowledge.auth import add_user
-from kumpel_knowledge.db import make_engine, make_session_factory
-from kumpel_knowledge.settings import Settings
+from kumpel_knowledge.staff.auth import add_user
+from kumpel_knowledge.core.db import make_engine, make_session_factory
+from kumpel_knowledge.core.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
 PASSWORD = "a-long-enough-password"
@@ -141,7 +141,7 @@ def test_production_refuses_a_placeholder_secret(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match="KUMPEL_SECRET_KEY"):
         create_app(Settings(env="production", database_url=database, secret_key="change-me", action_token="x" * 32))
     create_app(Settings(env="production", database_url=database, secret_key="s" * 32, action_token="t" * 32))
-    env = dict(os.environ, PYTHONPATH=str(REPO / "knowledge"), KUMPEL_ENV="production", KUMPEL_DATABASE_URL=database)
+    env = dict(os.environ, KUMPEL_ENV="production", KUMPEL_DATABASE_URL=database)
     env.pop("KUMPEL_SECRET_KEY", None)
     result = subprocess.run(
         [sys.executable, "-m", "kumpel_knowledge", "serve", "--port", "1"], env=env, capture_output=True, text=True, timeout=60
@@ -151,7 +151,7 @@ def test_production_refuses_a_placeholder_secret(tmp_path: Path) -> None:
 
 def test_users_add_cli_sets_a_password_that_logs_in(tmp_path: Path) -> None:
     database = f"sqlite:///{tmp_path / 'u.db'}"
-    env = dict(os.environ, PYTHONPATH=str(REPO / "knowledge"), KUMPEL_DATABASE_URL=database, KUMPEL_SEED_ON_START="false")
+    env = dict(os.environ, KUMPEL_DATABASE_URL=database, KUMPEL_SEED_ON_START="false")
     command = [sys.executable, "-m", "kumpel_knowledge", "users", "add", "clara", "--role", "admin", "--password-stdin"]
     short = subprocess.run(command, env=env, input="kurz\n", capture_output=True, text=True, timeout=60)
     assert short.returncode == 1 and "at least 12" in short.stderr

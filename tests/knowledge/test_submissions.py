@@ -16,8 +16,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from kumpel_knowledge.app import create_app
-from kumpel_knowledge.models import AuditLog, StaffUser, Submission
-from kumpel_knowledge.settings import SEED_DIR, Settings
+from kumpel_knowledge.staff.models import AuditLog, StaffUser
+from kumpel_knowledge.submissions.models import Submission
+from kumpel_knowledge.core.settings import SEED_DIR, Settings
 from kumpel_knowledge.submissions import retention
 
 ACTION_TOKEN = "test-action-token-0123456789"
@@ -205,7 +206,7 @@ def test_expired_submissions_are_deleted_by_the_retention_job(
         row.expires_at = datetime.now(timezone.utc) - timedelta(minutes=1)
         session.commit()
     monkeypatch.setenv("KUMPEL_DATABASE_URL", settings.database_url)
-    from kumpel_knowledge.settings import get_settings
+    from kumpel_knowledge.core.settings import get_settings
 
     get_settings.cache_clear()
     try:
@@ -254,7 +255,7 @@ def test_a_dangerous_dog_with_other_dogs_names_both_rates(client: TestClient) ->
 
 
 def test_an_edited_rate_in_the_knowledge_base_changes_the_estimate(client: TestClient) -> None:
-    from kumpel_knowledge.models import Service
+    from kumpel_knowledge.kb.models import Service
 
     with client.app.state.runtime.sessions() as session:  # type: ignore[attr-defined]
         service = session.scalar(select(Service).where(Service.leika_key == "99102013104000"))
@@ -275,7 +276,7 @@ def test_the_cron_entry_point_runs_as_a_module(client: TestClient, settings: Set
     import sys
 
     submit(client, key="k-cron")
-    env = dict(os.environ, KUMPEL_DATABASE_URL=settings.database_url, PYTHONPATH=str(Path(__file__).resolve().parents[2] / "knowledge"))
+    env = dict(os.environ, KUMPEL_DATABASE_URL=settings.database_url)
     done = subprocess.run(
         [sys.executable, "-m", "kumpel_knowledge.submissions.retention"], env=env, capture_output=True, text=True, timeout=120
     )

@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from kumpel_knowledge.app import create_app
-from kumpel_knowledge.settings import Settings
+from kumpel_knowledge.core.settings import Settings
 
 
 @pytest.fixture()

@@ -12,8 +12,9 @@ import re
 import unicodedata
 from functools import lru_cache
 
+from ..core.text import fold
+
 _WORD = re.compile(r"[^\W\d_]+|\d+", re.UNICODE)
-_FOLD = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss", "Ä": "ae", "Ö": "oe", "Ü": "ue"})
 _UNFOLD = (("ae", "ä"), ("oe", "ö"), ("ue", "ü"))
 
 # Function words and question phrasing that say nothing about the subject ("Wie kann ich ...").
@@ -34,13 +35,6 @@ STOP_WORDS = frozenset(
     brauche brauchen brauchst mache machen machst tun tue bekomme bekommen bekommt kriege kriegen
     """.split()
 )
-
-
-def fold(text: str) -> str:
-    """Lower-case, umlauts and ß spelled out (ä->ae, ß->ss), other accents dropped."""
-    text = unicodedata.normalize("NFC", text).translate(_FOLD).lower().translate(_FOLD)
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
 def words(text: str) -> list[str]:

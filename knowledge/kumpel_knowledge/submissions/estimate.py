@@ -14,7 +14,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..models import Service
+from ..core.text import euro
+from ..kb.models import Service
 
 DOG_TAX_LEIKA = "99102013104000"
 COUNT_WORDS = {"ein": 1, "eine": 1, "einen": 1, "erste": 1, "zwei": 2, "zweite": 2, "drei": 3, "dritte": 3, "vier": 4}
@@ -37,10 +38,6 @@ def _rate(fee: Any) -> Rate | None:
     words = re.findall(r"[a-zäöü]+|\d+", label.lower())
     dogs = next((int(w) if w.isdigit() else COUNT_WORDS[w] for w in words if w.isdigit() or w in COUNT_WORDS), 1)
     return Rate(dogs, bool(DANGEROUS.search(label)), float(fee["amount_eur"]), label, str(fee.get("unit") or ""))
-
-
-def euro(amount: float) -> str:
-    return f"{amount:,.2f}".replace(",", "X").replace(".", ",").replace("X", ".") + " EUR"
 
 
 def dog_tax_estimate(session: Session, data: dict[str, Any]) -> dict[str, Any] | None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import re
 import secrets
-from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Response
@@ -20,9 +19,12 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..deps import get_session, get_settings_dep
-from ..models import AuditLog, Submission
-from ..settings import Settings
+from ..core.deps import get_clock, get_session, get_settings_dep
+from ..staff import audit
+from ..staff.auth import StaffIdentity, require_role
+from .models import Submission
+from ..core.clock import Clock
+from ..core.settings import Settings
 from . import store
 from .estimate import ESTIMATORS
 from .forms import FORMS
@@ -87,37 +89,15 @@ def require_action_token(
         raise HTTPException(status_code=401, detail="action token required", headers={"WWW-Authenticate": "Bearer"})
 
 
-def _staff(role: str) -> Callable[..., Any]:
-    """The core's role check; fail closed (503) if staff authentication is not available."""
-    try:
-        from ..auth import require_role
-    except ImportError:  # pragma: no cover - the knowledge service ships with auth
-
-        def unavailable() -> None:
-            raise HTTPException(status_code=503, detail="staff authentication is not configured")
-
-        return unavailable
-    return require_role(role)
-
-
+# Submissions hold personal data: editors and admins only.
 STAFF_ROLE = "editor"
-staff_user = _staff(STAFF_ROLE)
+staff_user = require_role(STAFF_ROLE)
 
 
-def _username(user: Any) -> str:
-    return str(getattr(user, "username", None) or (user.get("username") if isinstance(user, dict) else "") or "staff")
-
-
-def _audit(session: Session, user: Any, action: str, references: list[str]) -> None:
-    session.add(
-        AuditLog(
-            username=_username(user),
-            action=action,
-            entity_type="submission",
-            entity_id=references[0] if len(references) == 1 else f"{len(references)} submissions",
-            detail={"references": references[:500]},
-        )
-    )
+def _audit(session: Session, user: StaffIdentity, action: str, references: list[str]) -> None:
+    """Record who viewed or exported which submissions (references only, never their data)."""
+    entity_id = references[0] if len(references) == 1 else f"{len(references)} submissions"
+    audit.record(session, user, action, "submission", entity_id, {"references": references[:500]})
     session.commit()
 
 
@@ -129,6 +109,7 @@ def create_submission(
     _token: None = Depends(require_action_token),
     session: Session = Depends(get_session),
     settings: Settings = Depends(get_settings_dep),
+    clock: Clock = Depends(get_clock),
 ) -> SubmissionCreated:
     """Store a confirmed form exactly once per idempotency key."""
     key = (idempotency_key or "").strip()
@@ -142,6 +123,8 @@ def create_submission(
             language=body.language,
             idempotency_key=key,
             retention_days=settings.submission_retention_days,
+            city_timezone=settings.timezone,
+            now=clock(),
         )
     except store.IdempotencyConflict:
         raise HTTPException(status_code=409, detail="Idempotency-Key was used for another form") from None
@@ -166,7 +149,7 @@ def list_submissions(
     form: Annotated[str | None, Query(max_length=80)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
-    user: Any = Depends(staff_user),
+    user: StaffIdentity = Depends(staff_user),
     session: Session = Depends(get_session),
 ) -> dict[str, Any]:
     """Staff: the newest submissions first (without their data; open one to see it)."""
@@ -178,7 +161,7 @@ def list_submissions(
 def export_submissions(
     format: Annotated[Literal["json", "csv"], Query()] = "json",
     form: Annotated[str | None, Query(max_length=80)] = None,
-    user: Any = Depends(staff_user),
+    user: StaffIdentity = Depends(staff_user),
     session: Session = Depends(get_session),
 ) -> Response:
     """Staff: every stored submission (optionally of one form) as JSON or CSV (semicolon, UTF-8)."""
@@ -197,7 +180,7 @@ def export_submissions(
 @router.get("/api/v1/submissions/{reference}")
 def get_submission(
     reference: str,
-    user: Any = Depends(staff_user),
+    user: StaffIdentity = Depends(staff_user),
     session: Session = Depends(get_session),
 ) -> Response:
     """Staff: one submission with its data."""

@@ -14,10 +14,9 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..models import Submission
+from .models import Submission
 from .forms import FORMS
 
-CITY_TZ = ZoneInfo("Europe/Berlin")
 # Spreadsheet programs run cells starting with these as formulas (CSV injection, OWASP).
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -45,19 +44,21 @@ def store_submission(
     language: str,
     idempotency_key: str,
     retention_days: int,
-    now: datetime | None = None,
+    city_timezone: str,
+    now: datetime,
 ) -> Stored:
     """Store a submission once per idempotency key; a repeated key returns the first record.
 
     The reference (``HST-2026-000123``) is derived from the row id inside the same transaction, so
     concurrent submissions never share a number and a failed insert leaves no record behind.
+    The year in the reference is the year in the city's time zone at ``now``.
     """
     existing = session.scalar(select(Submission).where(Submission.idempotency_key == idempotency_key))
     if existing is not None:
         if existing.form != form:
             raise IdempotencyConflict(idempotency_key)
         return Stored(existing, created=False)
-    created_at = now or datetime.now(timezone.utc)
+    created_at = now
     submission = Submission(
         reference=f"tmp-{uuid.uuid4().hex}",
         form=form,
@@ -70,7 +71,7 @@ def store_submission(
     session.add(submission)
     try:
         session.flush()
-        year = created_at.astimezone(CITY_TZ).year
+        year = created_at.astimezone(ZoneInfo(city_timezone)).year
         submission.reference = f"{FORMS[form].prefix}-{year}-{submission.id:06d}"
         session.commit()
     except IntegrityError:
@@ -141,9 +142,8 @@ def export_csv(submissions: list[Submission]) -> str:
     return buffer.getvalue()
 
 
-def purge_expired(session: Session, now: datetime | None = None) -> int:
-    """Delete every submission whose retention has ended; returns how many were deleted."""
-    moment = now or datetime.now(timezone.utc)
-    result = session.execute(delete(Submission).where(Submission.expires_at < moment))
+def purge_expired(session: Session, now: datetime) -> int:
+    """Delete every submission whose retention ended before ``now``; returns how many were deleted."""
+    result = session.execute(delete(Submission).where(Submission.expires_at < now))
     session.commit()
     return int(result.rowcount or 0)

@@ -7,48 +7,25 @@ citation from ``source``).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from typing import Any, Literal
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .dates_de import asked_day, fold
+from ..core.clock import Clock, system_clock
+from ..core.settings import Settings
+from ..core.text import euro, fold
+from ..kb.index import KnowledgeIndex
+from ..kb.models import Faq, Notice, Office, Service, find_entry
+from .dates import asked_day
 from .hours import Closure, OfficeHours, to_local
 from .hours_text import describe_day, describe_now, weekly_overview
-from .index import KnowledgeIndex
-from .models import Faq, Notice, Office, Service, UnansweredQuestion, find_entry
+from .models import UnansweredQuestion
 from .scrub import scrub
-from .settings import Settings
-from .simple_search import tokens
+from .topics import infer_topic, is_follow_up, subject_words
+from .types import Answer, AnswerInput, Entry
 
-Topic = Literal["service", "opening_hours", "contact", "fees", "documents", "office", "faq", "auto"]
-Status = Literal["answer", "clarify", "unknown"]
-Entry = Service | Office | Faq
-
-# Words that say *what* someone wants to know, not *about what*: a question made only of these
-# (plus days) is a follow-up about the entry in the conversation's context.
-TOPIC_WORDS = frozenset(
-    tokens(
-        """kostet kosten kostenlos gebuehr gebuehren preis teuer bezahlen zahlen unterlagen dokumente
-        mitbringen mitnehmen nachweise papiere oeffnungszeiten geoeffnet offen oeffnet schliesst zeiten
-        telefon telefonnummer nummer anrufen email mail adresse anschrift erreichen kontakt zustaendig
-        termin online dauert dauer lange frist fristen samstag sonntag montag dienstag mittwoch donnerstag
-        freitag wochenende heiligabend silvester feiertag naechste naechsten woche abends frueh spaet
-        dafuer dazu dort"""
-    )
-)
-DAY_WORDS = frozenset(
-    tokens(
-        """heute morgen uebermorgen gestern heiligabend silvester weihnachten weihnachtstag neujahr ostern
-        ostermontag karfreitag pfingsten pfingstmontag fronleichnam allerheiligen feiertag feiertagen
-        januar februar maerz april mai juni juli august september oktober november dezember
-        vormittag nachmittag mittags abends uhr montags dienstags mittwochs donnerstags freitags samstags"""
-    )
-)
-ARTICLE = re.compile(r"^(der|die|das|den|dem|des)\s+", re.IGNORECASE)
 TYPES_BY_TOPIC: dict[str, tuple[str, ...] | None] = {
     "service": ("service", "faq"),
     "fees": ("service", "faq"),
@@ -60,44 +37,7 @@ TYPES_BY_TOPIC: dict[str, tuple[str, ...] | None] = {
     "auto": None,
 }
 LOW_CONFIDENCE = 0.5
-# When Rasa sends topic "auto", the wording often says what kind of fact is wanted.
-_TOPIC_CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("opening_hours", re.compile(r"oeffnungszeit|geoeffnet|\boffen\b|oeffnet|\bzu\b\W*$|wann .*\b(auf|da)\b|schliesst|sprechzeit")),
-    ("fees", re.compile(r"kost|gebuehr|preis|teuer|\beuro\b|bezahlen|wie ?viel")),
-    ("documents", re.compile(r"unterlagen|dokumente|mitbringen|mitnehmen|nachweis|brauche ich")),
-    ("contact", re.compile(r"telefon|nummer|anrufen|e-?mail|adresse|anschrift|\bwo (ist|finde|sitzt)|erreich|kontakt|zustaendig")),
-)
-
-
-@dataclass
-class AnswerInput:
-    """A question as the action server sends it."""
-
-    question: str
-    topic: Topic = "auto"
-    service_id: str | None = None
-    office_id: str | None = None
-    entity_id: str | None = None
-    now: datetime | None = None
-
-
-@dataclass
-class Answer:
-    """The reply, as in the contract of ``POST /api/v1/answer``."""
-
-    status: Status
-    text: str
-    choices: list[dict[str, str]] = field(default_factory=list)
-    source: dict[str, str] | None = None
-    entry: dict[str, str] | None = None
-    context: dict[str, str | None] = field(default_factory=lambda: {"service_id": None, "office_id": None})
-    confidence: float = 0.0
-
-
-def euro(amount: float) -> str:
-    """German money: 111.32 -> '111,32 EUR', 1234.5 -> '1.234,50 EUR'."""
-    text = f"{amount:,.2f}".replace(",", "_").replace(".", ",").replace("_", ".")
-    return f"{text} EUR"
+ARTICLE = re.compile(r"^(der|die|das|den|dem|des)\s+", re.IGNORECASE)
 
 
 def bullet_list(items: list[str]) -> str:
@@ -105,44 +45,22 @@ def bullet_list(items: list[str]) -> str:
     return "\n".join(f"- {item}" for item in items)
 
 
-def infer_topic(question: str) -> Topic:
-    """The kind of fact the wording asks for; "auto" when it does not tell."""
-    text = fold(question)
-    for topic, cue in _TOPIC_CUES:
-        if cue.search(text):
-            return topic  # type: ignore[return-value]
-    # "Und am Samstag?": a day and nothing else is asked about hours.
-    asked = asked_day(question, date.today())
-    if (asked.day or asked.error) and not subject_words(question):
-        return "opening_hours"
-    return "auto"
-
-
-def subject_words(question: str) -> str:
-    """The question without words about days and kinds of facts: what it is *about*."""
-    return " ".join(t for t in tokens(question) if t not in TOPIC_WORDS and t not in DAY_WORDS and not t.isdigit())
-
-
-def is_follow_up(question: str) -> bool:
-    """True when the question names no subject of its own ("Und was kostet das?", "Und am Samstag?")."""
-    return not subject_words(question)
-
-
 class AnswerEngine:
     """Answers one question against the database and the search index."""
 
-    def __init__(self, session: Session, index: KnowledgeIndex, settings: Settings) -> None:
+    def __init__(self, session: Session, index: KnowledgeIndex, settings: Settings, clock: Clock = system_clock) -> None:
         self.session = session
         self.index = index
         self.settings = settings
+        self.clock = clock
 
     # ---- entry point ------------------------------------------------------------------------
 
     def answer(self, request: AnswerInput) -> Answer:
         """Answer, clarify or admit not knowing; unknowns are recorded anonymously."""
-        now = to_local(request.now or datetime.now(ZoneInfo(self.settings.timezone)), self.settings.timezone)
+        now = to_local(request.now or self.clock(), self.settings.timezone)
         if request.topic == "auto":
-            request.topic = infer_topic(request.question)
+            request.topic = infer_topic(request.question, now.date())
         subject, confidence, clarify = self._subject(request)
         if subject is None:
             if clarify:

@@ -1,7 +1,7 @@
-"""The search index over the knowledge base: picks the search backend and turns entries into documents.
+"""The search index over the knowledge base: turns entries into search documents and keeps them in step.
 
-The hybrid search (``kumpel_knowledge.search``) is used when it is installed; until then the small
-lexical ``SimpleSearch`` stands in with the same interface.
+Edits through the staff API are pushed in at once (``upsert``/``remove``); edits through other
+replicas or a CLI import are picked up by ``sync``.
 """
 
 from __future__ import annotations
@@ -10,48 +10,28 @@ import logging
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
 
+from fastapi import HTTPException, Request, status
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..core.deps import get_runtime
+from ..core.settings import Settings
+from ..search import HybridSearch, SearchDoc
 from .models import Faq, Office, Service, find_entry
-from .settings import Settings
 
 log = logging.getLogger(__name__)
 
 
-class SearchBackend(Protocol):
-    """What the answer engine needs from a search (the HybridSearch interface)."""
-
-    def rebuild(self, docs: Any) -> None: ...  # noqa: D102
-    def upsert(self, doc: Any) -> None: ...  # noqa: D102
-    def remove(self, doc_id: str) -> None: ...  # noqa: D102
-    def search(self, query: str, *, types: Any = None, k: int = 5) -> Any: ...  # noqa: D102
-
-
-def _backend_classes() -> tuple[type, type]:
-    try:
-        from .search import HybridSearch, SearchDoc  # type: ignore[attr-defined]
-    except ImportError:
-        from .simple_search import SearchDoc, SimpleSearch
-
-        return SimpleSearch, SearchDoc
-    return HybridSearch, SearchDoc
-
-
 class KnowledgeIndex:
-    """Holds one search backend and keeps it in step with the database."""
+    """Holds the hybrid search and keeps it in step with the database."""
 
     def __init__(self, settings: Settings) -> None:
-        search_cls, self._doc_cls = _backend_classes()
         mode = settings.search_mode
         model = None if mode == "lexical" else settings.embedding_model
-        self.backend_name = f"{search_cls.__name__}({mode})"
-        if search_cls.__name__ == "HybridSearch" and model is not None and settings.embedding_cache:
-            self.search: SearchBackend = search_cls(model, mode=mode, embedding_cache=Path(settings.embedding_cache))
-        else:
-            self.search = search_cls(model, mode=mode)
+        self.backend_name = f"HybridSearch({mode})"
+        cache = Path(settings.embedding_cache) if model is not None and settings.embedding_cache else None
+        self.search = HybridSearch(model, mode=mode, embedding_cache=cache)
         # id -> updated_at of every indexed entry, to find what other replicas changed.
         self._seen: dict[str, datetime | None] = {}
         log.info("search backend: %s", self.backend_name)
@@ -63,7 +43,7 @@ class KnowledgeIndex:
             versions.update({row.id: row.updated_at for row in session.execute(select(model.id, model.updated_at))})
         return versions
 
-    def _docs(self, session: Session) -> Iterator[Any]:
+    def _docs(self, session: Session) -> Iterator[SearchDoc]:
         for service in session.scalars(select(Service)):
             yield self.service_doc(service)
         for office in session.scalars(select(Office)):
@@ -97,20 +77,20 @@ class KnowledgeIndex:
                 self.upsert(entry)
         return len(changed) + len(removed)
 
-    def service_doc(self, service: Service) -> Any:
+    def service_doc(self, service: Service) -> SearchDoc:
         """A service as a search document: name, synonyms, summary."""
-        return self._doc_cls(
+        return SearchDoc(
             id=service.id, type="service", title=service.name,
             texts=(service.name, *service.synonyms, service.summary),
         )
 
-    def office_doc(self, office: Office) -> Any:
+    def office_doc(self, office: Office) -> SearchDoc:
         """An office as a search document: name and synonyms."""
-        return self._doc_cls(id=office.id, type="office", title=office.name, texts=(office.name, *office.synonyms))
+        return SearchDoc(id=office.id, type="office", title=office.name, texts=(office.name, *office.synonyms))
 
-    def faq_doc(self, faq: Faq) -> Any:
+    def faq_doc(self, faq: Faq) -> SearchDoc:
         """A FAQ as a search document: its question variants."""
-        return self._doc_cls(id=faq.id, type="faq", title=faq.questions[0], texts=tuple(faq.questions))
+        return SearchDoc(id=faq.id, type="faq", title=faq.questions[0], texts=tuple(faq.questions))
 
     def upsert(self, entry: Service | Office | Faq) -> None:
         """Make an edited entry findable at once."""
@@ -126,3 +106,12 @@ class KnowledgeIndex:
         """Forget a deleted entry."""
         self._seen.pop(entry_id, None)
         self.search.remove(entry_id)
+
+
+def get_index(request: Request) -> KnowledgeIndex:
+    """FastAPI dependency: the search index (503 while it is still being built at start-up)."""
+    index = get_runtime(request).index
+    if index is None:
+        # Still loading the model (serve builds the index in the background).
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "search index is starting", headers={"Retry-After": "5"})
+    return index

@@ -1,18 +1,26 @@
-"""``POST /api/v1/answer``: the citizen-facing knowledge answer (docs/contracts.md)."""
+"""``POST /api/v1/answer``: the citizen-facing knowledge answer (docs/contracts.md); what it could not answer.
+
+``GET /api/v1/staff/unanswered`` lists the questions the bot could not answer, for the staff.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..answering import AnswerEngine, AnswerInput
-from ..deps import get_index, get_session, get_settings_dep
-from ..index import KnowledgeIndex
-from ..settings import Settings
+from .engine import AnswerEngine
+from .types import AnswerInput, Status, Topic
+from ..core.clock import Clock
+from ..core.deps import get_clock, get_session, get_settings_dep
+from ..core.settings import Settings
+from ..kb.index import KnowledgeIndex, get_index
+from ..staff.auth import StaffIdentity, require_role
+from .models import UnansweredQuestion
 
 router = APIRouter(prefix="/api/v1", tags=["answer"])
 
@@ -32,7 +40,7 @@ class AnswerRequest(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
     question: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
-    topic: Literal["service", "opening_hours", "contact", "fees", "documents", "office", "faq", "auto"] = "auto"
+    topic: Topic = "auto"
     context: AnswerContext = Field(default_factory=AnswerContext)
     entity_id: EntryId | None = None
     now: datetime | None = None
@@ -65,7 +73,7 @@ class EntryRef(BaseModel):
 class AnswerResponse(BaseModel):
     """The answer (see docs/contracts.md)."""
 
-    status: Literal["answer", "clarify", "unknown"]
+    status: Status
     text: str
     choices: list[Choice] = []
     source: Source | None = None
@@ -80,9 +88,10 @@ def answer(
     session: Session = Depends(get_session),
     index: KnowledgeIndex = Depends(get_index),
     settings: Settings = Depends(get_settings_dep),
+    clock: Clock = Depends(get_clock),
 ) -> AnswerResponse:
     """Answer a citizen's question from the knowledge base, ask back, or say honestly it is unknown."""
-    engine = AnswerEngine(session, index, settings)
+    engine = AnswerEngine(session, index, settings, clock)
     result = engine.answer(
         AnswerInput(
             question=request.question,
@@ -94,3 +103,22 @@ def answer(
         )
     )
     return AnswerResponse.model_validate(result, from_attributes=True)
+
+
+@router.get("/staff/unanswered", tags=["staff"])
+def list_unanswered(
+    limit: int = Query(100, ge=1, le=1000),
+    offset: int = Query(0, ge=0),
+    session: Session = Depends(get_session),
+    _user: StaffIdentity = Depends(require_role("viewer")),
+) -> dict[str, Any]:
+    """Questions the bot could not answer (already scrubbed of personal data), newest first."""
+    total = session.scalar(select(func.count()).select_from(UnansweredQuestion)) or 0
+    rows = session.scalars(
+        select(UnansweredQuestion).order_by(UnansweredQuestion.id.desc()).limit(limit).offset(offset)
+    )
+    items = [
+        {"id": r.id, "question": r.question, "topic": r.topic, "status": r.status, "created_at": r.created_at.isoformat()}
+        for r in rows
+    ]
+    return {"total": total, "items": items}

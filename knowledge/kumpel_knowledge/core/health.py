@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
-from ..deps import Runtime, get_runtime
+from .deps import Runtime, get_runtime
 
 router = APIRouter(tags=["health"])
 

@@ -9,7 +9,8 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+# The repository the package is installed from (editable): seed data, widget files, models.
+REPO_ROOT = Path(__file__).resolve().parents[3]
 KNOWLEDGE_DIR = REPO_ROOT / "knowledge"
 SEED_DIR = KNOWLEDGE_DIR / "data" / "seed"
 SCHEMA_PATH = KNOWLEDGE_DIR / "data" / "schema" / "kumpel-kb.schema.json"
@@ -43,12 +44,25 @@ class Settings(BaseSettings):
     embedding_cache: str = str(REPO_ROOT / "var" / "search-embeddings.npz")
     seed_path: Path = SEED_DIR
     submission_retention_days: int = 180
+    # Web pages (origins) that embed the widget and may send ratings cross-origin; space or comma
+    # separated. The launcher sets the knowledge service's own origins.
+    cors_origins: str = ""
+    # Where the widget finds Rasa's socket.io channel: the public URL behind a proxy, else the Rasa
+    # URL the launcher sets; empty: the host the visitor used, on Rasa's default port.
+    webchat_socket_url: str = ""
+    rasa_url: str = ""
     city_contact_text: str = Field(
         default=(
             "Bitte wenden Sie sich an die Stadtverwaltung Krefeld (Telefon 02151 86-0, "
             "www.krefeld.de) oder an die Behördennummer 115 (Mo-Fr 8-18 Uhr)."
         )
     )
+
+    @property
+    def allowed_origins(self) -> frozenset[str]:
+        """The origins of ``cors_origins``, without trailing slashes."""
+        raw = self.cors_origins.replace(",", " ").split()
+        return frozenset(item.strip().rstrip("/") for item in raw if item.strip())
 
     @property
     def should_seed(self) -> bool:

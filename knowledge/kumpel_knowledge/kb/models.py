@@ -1,4 +1,4 @@
-"""SQLAlchemy 2 models of every table of the knowledge service (docs/contracts.md).
+"""Tables of the knowledge base: services, offices, responsibilities, FAQ entries and notices.
 
 Names follow XZuFi / LeiKa where they exist (Leistung = service, Organisationseinheit = office,
 Zuständigkeit = responsibility). List-like facts are JSON columns: they are read and written as a
@@ -7,22 +7,13 @@ whole, never queried by part, and the same column type works on SQLite and Postg
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-
-def utcnow() -> datetime:
-    """Timezone-aware now in UTC (column default)."""
-    return datetime.now(timezone.utc)
-
-
-class Base(DeclarativeBase):
-    """Declarative base of all tables."""
-
-    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+from ..core.db import Base, utcnow
 
 
 class Service(Base):
@@ -115,6 +106,16 @@ class Faq(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
 
+def column_default(model: type[Base], name: str) -> Any:
+    """The value a new row gets for this column when none is given (None without a default)."""
+    default = model.__table__.columns[name].default
+    if default is None:
+        return None
+    if default.is_callable:
+        return default.arg(None)  # type: ignore[operator]  # SQLAlchemy wraps ``list`` as fn(context)
+    return default.arg  # type: ignore[union-attr]
+
+
 def find_entry(session: Session, entry_id: str) -> Service | Office | Faq | None:
     """The service, office or FAQ entry with this id, whichever table holds it."""
     for model in (Service, Office, Faq):
@@ -139,70 +140,3 @@ class Notice(Base):
     closed: Mapped[bool] = mapped_column(Boolean, default=True)
     source_url: Mapped[str] = mapped_column(String(500), default="")
     last_reviewed: Mapped[date | None] = mapped_column(Date)
-
-
-class Submission(Base):
-    """A form submitted in the chat (owned by the form workflow; the action server holds no data)."""
-
-    __tablename__ = "submissions"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    reference: Mapped[str] = mapped_column(String(40), unique=True)
-    form: Mapped[str] = mapped_column(String(80), index=True)
-    idempotency_key: Mapped[str] = mapped_column(String(300), unique=True)
-    data: Mapped[dict[str, Any]] = mapped_column(JSON)
-    language: Mapped[str] = mapped_column(String(8), default="de")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
-
-
-class Feedback(Base):
-    """An anonymous thumbs up/down on one bot answer."""
-
-    __tablename__ = "feedback"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    rating: Mapped[str] = mapped_column(String(8))
-    entry_type: Mapped[str | None] = mapped_column(String(20))
-    entry_id: Mapped[str | None] = mapped_column(String(80), index=True)
-    message_id: Mapped[str] = mapped_column(String(100), unique=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-
-
-class UnansweredQuestion(Base):
-    """A question the bot could not answer, scrubbed of personal data, for the staff to curate."""
-
-    __tablename__ = "unanswered_questions"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    question: Mapped[str] = mapped_column(Text)
-    topic: Mapped[str] = mapped_column(String(40), default="auto")
-    status: Mapped[str] = mapped_column(String(20), default="unknown")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
-
-
-class StaffUser(Base):
-    """A member of staff who curates the knowledge base (argon2 password hash)."""
-
-    __tablename__ = "staff_users"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    username: Mapped[str] = mapped_column(String(80), unique=True)
-    password_hash: Mapped[str] = mapped_column(String(200))
-    role: Mapped[str] = mapped_column(String(20))
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-
-
-class AuditLog(Base):
-    """Who changed what and when (no personal data of citizens)."""
-
-    __tablename__ = "audit_log"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
-    username: Mapped[str] = mapped_column(String(80))
-    action: Mapped[str] = mapped_column(String(40))
-    entity_type: Mapped[str] = mapped_column(String(40))
-    entity_id: Mapped[str] = mapped_column(String(120))
-    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -19,9 +19,9 @@ from jsonschema import Draft202012Validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .hours import validate_opening_hours
-from .models import Faq, Notice, Office, Responsibility, Service
-from .settings import SCHEMA_PATH
+from ..answers.hours import validate_opening_hours
+from ..core.settings import SCHEMA_PATH
+from .models import Faq, Notice, Office, Responsibility, Service, column_default
 
 FORMAT = "kumpel-kb/1"
 SECTIONS = ("offices", "services", "faqs", "notices")
@@ -203,42 +203,18 @@ def _notice_end(value: str) -> datetime:
     return datetime.combine(date.fromisoformat(value) + timedelta(days=1), time())
 
 
-def _assign(obj: Any, entry: dict[str, Any], fields: tuple[str, ...], defaults: Any) -> None:
+def _assign(obj: Service | Office, entry: dict[str, Any], fields: tuple[str, ...]) -> None:
+    """Copy fields from the entry; a field missing in the file gets the column's default (a re-import resets it)."""
     for name in fields:
-        value = entry.get(name, getattr(defaults, name, None))
+        value = entry[name] if name in entry else column_default(type(obj), name)
         if getattr(obj, name, None) != value:
             setattr(obj, name, value)
-
-
-class _Defaults:
-    """Values for optional fields missing in a file (so a re-import resets them)."""
-
-    leika_key = None
-    synonyms: list[str] = []
-    description = ""
-    prerequisites: list[str] = []
-    documents: list[str] = []
-    fees: list[dict[str, Any]] = []
-    deadlines: list[str] = []
-    processing_time = ""
-    legal_basis: list[str] = []
-    online_services: list[dict[str, Any]] = []
-    name_in_sentence = ""
-    addresses: list[dict[str, Any]] = []
-    phone = ""
-    email = ""
-    web = ""
-    appointment_url = ""
-    accessibility = ""
-    opening_hours = ""
-    opening_hours_note = ""
-    regional_key = ""
 
 
 def upsert_office(session: Session, entry: dict[str, Any]) -> Office:
     """Create or update one office from an interchange entry."""
     office = session.get(Office, entry["id"]) or Office(id=entry["id"])
-    _assign(office, entry, OFFICE_FIELDS, _Defaults)
+    _assign(office, entry, OFFICE_FIELDS)
     office.last_reviewed = date.fromisoformat(entry["last_reviewed"])
     session.add(office)
     return office
@@ -247,7 +223,7 @@ def upsert_office(session: Session, entry: dict[str, Any]) -> Office:
 def upsert_service(session: Session, entry: dict[str, Any]) -> Service:
     """Create or update one service and its responsibilities from an interchange entry."""
     service = session.get(Service, entry["id"]) or Service(id=entry["id"])
-    _assign(service, entry, SERVICE_FIELDS, _Defaults)
+    _assign(service, entry, SERVICE_FIELDS)
     service.last_reviewed = date.fromisoformat(entry["last_reviewed"])
     session.add(service)
     wanted = {(r["office"], r.get("role", DEFAULT_ROLE)) for r in entry.get("responsible") or []}

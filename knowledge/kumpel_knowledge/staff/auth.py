@@ -19,9 +19,9 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .deps import get_session, get_settings_dep
+from ..core.deps import get_session, get_settings_dep
 from .models import StaffUser
-from .settings import Settings
+from ..core.settings import Settings
 
 ROLES = ("viewer", "editor", "admin")
 _hasher = PasswordHasher()

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from ..core.text import fold
 from .hours import holiday_calendar
 
 WEEKDAYS = ("montag", "dienstag", "mittwoch", "donnerstag", "freitag", "samstag", "sonntag")
@@ -34,12 +34,6 @@ class AskedDay:
 
     day: date | None = None
     error: str | None = None
-
-
-def fold(text: str) -> str:
-    """Lower case, umlauts as ae/oe/ue, ß as ss: 'Übermorgen' and 'uebermorgen' look alike."""
-    text = text.lower().replace("ä", "ae").replace("ö", "oe").replace("ü", "ue").replace("ß", "ss")
-    return unicodedata.normalize("NFKC", text)
 
 
 def _next_on_or_after(month: int, day: int, today: date) -> date:

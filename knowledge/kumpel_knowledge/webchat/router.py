@@ -8,15 +8,15 @@ the Rasa server: the proof that the widget loads nothing from third-party hosts.
 from __future__ import annotations
 
 import html
-import os
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 
-from .settings import REPO_ROOT
+from ..core.deps import get_settings_dep
+from ..core.settings import REPO_ROOT, Settings
 
 WEBCHAT_DIR = REPO_ROOT / "webchat"
 DEMO_DIR = WEBCHAT_DIR / "demo"
@@ -36,14 +36,14 @@ DEFAULT_RASA_PORT = 5005
 router = APIRouter(include_in_schema=False)
 
 
-def socket_url(request: Request) -> str:
+def socket_url(request: Request, settings: Settings) -> str:
     """Where the widget finds Rasa's socket.io channel.
 
-    ``KUMPEL_WEBCHAT_SOCKET_URL`` (public URL behind a proxy) or ``KUMPEL_RASA_URL`` (set by
-    bot/stack.py); otherwise the host the visitor used, on Rasa's default port.
+    ``KUMPEL_WEBCHAT_SOCKET_URL`` (public URL behind a proxy) or ``KUMPEL_RASA_URL`` (set by the
+    launcher); otherwise the host the visitor used, on Rasa's default port.
     """
-    for name in ("KUMPEL_WEBCHAT_SOCKET_URL", "KUMPEL_RASA_URL"):
-        value = os.environ.get(name, "").strip().rstrip("/")
+    for configured in (settings.webchat_socket_url, settings.rasa_url):
+        value = configured.strip().rstrip("/")
         if value and urlsplit(value).scheme in ("http", "https") and urlsplit(value).netloc:
             return value
     return f"{request.url.scheme}://{request.url.hostname}:{DEFAULT_RASA_PORT}"
@@ -78,13 +78,15 @@ def demo_without_slash() -> RedirectResponse:
 
 @router.get("/demo/", response_model=None)
 @router.get("/demo/{name}", response_model=None)
-def demo(request: Request, name: str = "index.html") -> FileResponse | HTMLResponse:
+def demo(
+    request: Request, name: str = "index.html", settings: Settings = Depends(get_settings_dep)
+) -> FileResponse | HTMLResponse:
     """A demo page of the fictional city "Musterstadt" with the widget embedded; ``?lang=en``."""
     if name in DEMO_ASSETS:
         return FileResponse(DEMO_DIR / name, media_type=DEMO_ASSETS[name])
     if name not in DEMO_PAGES:
         raise HTTPException(status_code=404, detail="Not found")
-    socket = socket_url(request)
+    socket = socket_url(request, settings)
     page = _read_page(DEMO_DIR / name).replace(SOCKET_URL_PLACEHOLDER, html.escape(socket, quote=True))
     if request.query_params.get("lang") == "en":
         page = page.replace('data-language="de"', 'data-language="en"')

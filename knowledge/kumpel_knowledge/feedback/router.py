@@ -7,7 +7,6 @@ answer is rated once) and the time. Never a session id, an IP address or convers
 from __future__ import annotations
 
 import hashlib
-import os
 import threading
 import time
 from collections import deque
@@ -19,7 +18,9 @@ from sqlalchemy import case, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from .deps import get_session
+from ..core.deps import get_session, get_settings_dep
+from ..core.settings import Settings
+from ..staff.auth import require_role
 from .models import Feedback
 
 router = APIRouter(prefix="/api/v1/feedback", tags=["feedback"])
@@ -86,23 +87,18 @@ class SlidingWindowLimiter:
 limiter = SlidingWindowLimiter(RATE_LIMIT, RATE_WINDOW_SECONDS)
 
 
-def allowed_origins() -> set[str]:
-    """Sites that embed the widget (space or comma separated ``KUMPEL_CORS_ORIGINS``)."""
-    raw = os.environ.get("KUMPEL_CORS_ORIGINS", "")
-    return {item.strip().rstrip("/") for item in raw.replace(",", " ").split() if item.strip()}
-
-
-def _cors_headers(request: Request) -> dict[str, str]:
+def _cors_headers(request: Request, settings: Settings) -> dict[str, str]:
+    """CORS headers for a page of the city's own site (``KUMPEL_CORS_ORIGINS``); none for others."""
     origin = request.headers.get("origin", "").rstrip("/")
-    if origin and origin in allowed_origins():
+    if origin and origin in settings.allowed_origins:
         return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
     return {}
 
 
 @router.options("", include_in_schema=False)
-def preflight(request: Request) -> Response:
+def preflight(request: Request, settings: Settings = Depends(get_settings_dep)) -> Response:
     """CORS preflight for widgets embedded on the city's own site (another origin)."""
-    headers = _cors_headers(request)
+    headers = _cors_headers(request, settings)
     if not headers:
         return Response(status_code=403)
     headers.update(
@@ -117,10 +113,14 @@ def preflight(request: Request) -> Response:
 
 @router.post("", status_code=201, response_model=FeedbackCreated)
 def rate_answer(
-    body: FeedbackIn, request: Request, response: Response, session: Session = Depends(get_session)
+    body: FeedbackIn,
+    request: Request,
+    response: Response,
+    session: Session = Depends(get_session),
+    settings: Settings = Depends(get_settings_dep),
 ) -> FeedbackCreated:
     """Store one anonymous rating. 409 when this message was rated already, 429 when flooding."""
-    response.headers.update(_cors_headers(request))
+    response.headers.update(_cors_headers(request, settings))
     client = request.client.host if request.client else "unknown"
     if not limiter.allow(client):
         raise HTTPException(status_code=429, detail="Too many ratings, please try again later")
@@ -150,14 +150,7 @@ def report(session: Session) -> FeedbackReport:
     return FeedbackReport(total=total_up + total_down, up=total_up, down=total_down, entries=entries)
 
 
-try:  # the staff report needs the staff authentication module (kumpel_knowledge.auth)
-    from .auth import require_role
-except ImportError:  # pragma: no cover - without auth there is no report rather than an open one
-    require_role = None
-
-if require_role is not None:
-
-    @router.get("/report", response_model=FeedbackReport, dependencies=[Depends(require_role("viewer"))])
-    def feedback_report(session: Session = Depends(get_session)) -> FeedbackReport:
-        """Staff only: ratings per knowledge entry."""
-        return report(session)
+@router.get("/report", response_model=FeedbackReport, dependencies=[Depends(require_role("viewer"))])
+def feedback_report(session: Session = Depends(get_session)) -> FeedbackReport:
+    """Staff only: ratings per knowledge entry."""
+    return report(session)

@@ -4,22 +4,27 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from fastapi import HTTPException, Request, status
+from fastapi import Request
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from .index import KnowledgeIndex
+from .clock import Clock, system_clock
 from .settings import Settings
+
+if TYPE_CHECKING:  # the index belongs to the kb domain, which itself depends on core
+    from ..kb.index import KnowledgeIndex
 
 
 @dataclass
 class Runtime:
-    """What one service process holds: settings, database and the search index."""
+    """What one service process holds: settings, database, clock and the search index."""
 
     settings: Settings
     engine: Engine
     sessions: sessionmaker[Session]
+    clock: Clock = system_clock
     index: KnowledgeIndex | None = None
     ready: bool = False
     failed: bool = False
@@ -36,6 +41,11 @@ def get_settings_dep(request: Request) -> Settings:
     return get_runtime(request).settings
 
 
+def get_clock(request: Request) -> Clock:
+    """The clock of this app instance (tests inject a fixed one)."""
+    return get_runtime(request).clock
+
+
 def get_session(request: Request) -> Iterator[Session]:
     """One database session per request, closed afterwards."""
     session = get_runtime(request).sessions()
@@ -43,12 +53,3 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
     finally:
         session.close()
-
-
-def get_index(request: Request) -> KnowledgeIndex:
-    """The search index (built at start-up)."""
-    index = get_runtime(request).index
-    if index is None:
-        # Still loading the model (serve builds the index in the background).
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "search index is starting", headers={"Retry-After": "5"})
-    return index

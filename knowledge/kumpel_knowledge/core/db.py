@@ -1,14 +1,28 @@
-"""Database engine and sessions, built on first use (nothing heavy at import time)."""
+"""The declarative base, database engines and sessions, built on first use (nothing heavy at import time).
+
+Each domain declares its own tables on ``Base`` (``kb.models``, ``submissions.models``, ...);
+``kumpel_knowledge.schema`` gathers them for schema creation and migrations.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, inspect
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import JSON, Engine, create_engine, event
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
-from .models import Base
+
+def utcnow() -> datetime:
+    """Timezone-aware now in UTC (column default)."""
+    return datetime.now(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    """Declarative base of all tables."""
+
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
 
 
 def make_engine(database_url: str) -> Engine:
@@ -20,7 +34,7 @@ def make_engine(database_url: str) -> Engine:
         engine = create_engine(database_url, connect_args={"check_same_thread": False})
 
         @event.listens_for(engine, "connect")
-        def _enable_foreign_keys(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        def _enable_foreign_keys(dbapi_connection: Any, _record: Any) -> None:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
@@ -32,22 +46,3 @@ def make_engine(database_url: str) -> Engine:
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     """Sessions that keep loaded objects usable after commit."""
     return sessionmaker(bind=engine, expire_on_commit=False)
-
-
-def create_schema(engine: Engine) -> None:
-    """Create all tables (development and tests; production uses Alembic)."""
-    Base.metadata.create_all(engine)
-
-
-def schema_exists(engine: Engine) -> bool:
-    """True when the knowledge tables exist."""
-    return inspect(engine).has_table("services")
-
-
-def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """Yield a session that is closed afterwards (FastAPI dependency helper)."""
-    session = factory()
-    try:
-        yield session
-    finally:
-        session.close()

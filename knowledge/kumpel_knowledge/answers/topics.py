@@ -1,0 +1,85 @@
+"""What a question asks for (fees, documents, hours, contact) and whether it names a subject of its own.
+
+A follow-up such as "Und was kostet das?" or "Und am Samstag?" names no subject: it is about the
+entry the conversation is already about.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from ..core.text import fold
+from .dates import asked_day
+from .types import Topic
+
+# Function words and question phrasing, folded: they never name what a question is about.
+STOPWORDS = frozenset(
+    fold(w)
+    for w in """
+    der die das den dem des ein eine einen einem einer eines und oder aber ich du sie er es wir ihr
+    mein meine meinen meinem dein deine ihre ihren unser unsere wie wo was wann wer welche welcher
+    welches warum ist sind bin bist hat habe haben hast kann koennen kannst muss muessen musst soll
+    sollte will moechte moechten wuerde brauche brauchen brauchst gibt geben mir mich mal bitte
+    noch auch schon fuer mit von vom zum zur bei beim im in am an auf aus nach ueber unter um zu
+    nicht kein keine so da dort hier man sich denn doch ja nein gerne hallo danke was's wieviel
+    viel viele heute morgen uebermorgen geoeffnet oeffnungszeiten offen auf zu
+    """.split()
+)
+
+
+def tokens(text: str) -> list[str]:
+    """Content words, folded (umlauts as ae/oe/ue), without stop words."""
+    return [t for t in re.findall(r"[a-z0-9]+", fold(text)) if len(t) > 2 and t not in STOPWORDS]
+
+
+# Words that say *what* someone wants to know, not *about what*: a question made only of these
+# (plus days) is a follow-up about the entry in the conversation's context.
+TOPIC_WORDS = frozenset(
+    tokens(
+        """kostet kosten kostenlos gebuehr gebuehren preis teuer bezahlen zahlen unterlagen dokumente
+        mitbringen mitnehmen nachweise papiere oeffnungszeiten geoeffnet offen oeffnet schliesst zeiten
+        telefon telefonnummer nummer anrufen email mail adresse anschrift erreichen kontakt zustaendig
+        termin online dauert dauer lange frist fristen samstag sonntag montag dienstag mittwoch donnerstag
+        freitag wochenende heiligabend silvester feiertag naechste naechsten woche abends frueh spaet
+        dafuer dazu dort"""
+    )
+)
+DAY_WORDS = frozenset(
+    tokens(
+        """heute morgen uebermorgen gestern heiligabend silvester weihnachten weihnachtstag neujahr ostern
+        ostermontag karfreitag pfingsten pfingstmontag fronleichnam allerheiligen feiertag feiertagen
+        januar februar maerz april mai juni juli august september oktober november dezember
+        vormittag nachmittag mittags abends uhr montags dienstags mittwochs donnerstags freitags samstags"""
+    )
+)
+# When Rasa sends topic "auto", the wording often says what kind of fact is wanted.
+_TOPIC_CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("opening_hours", re.compile(r"oeffnungszeit|geoeffnet|\boffen\b|oeffnet|\bzu\b\W*$|wann .*\b(auf|da)\b|schliesst|sprechzeit")),
+    ("fees", re.compile(r"kost|gebuehr|preis|teuer|\beuro\b|bezahlen|wie ?viel")),
+    ("documents", re.compile(r"unterlagen|dokumente|mitbringen|mitnehmen|nachweis|brauche ich")),
+    ("contact", re.compile(r"telefon|nummer|anrufen|e-?mail|adresse|anschrift|\bwo (ist|finde|sitzt)|erreich|kontakt|zustaendig")),
+)
+
+
+def infer_topic(question: str, today: date) -> Topic:
+    """The kind of fact the wording asks for; "auto" when it does not tell."""
+    text = fold(question)
+    for topic, cue in _TOPIC_CUES:
+        if cue.search(text):
+            return topic  # type: ignore[return-value]
+    # "Und am Samstag?": a day and nothing else is asked about hours.
+    asked = asked_day(question, today)
+    if (asked.day or asked.error) and not subject_words(question):
+        return "opening_hours"
+    return "auto"
+
+
+def subject_words(question: str) -> str:
+    """The question without words about days and kinds of facts: what it is *about*."""
+    return " ".join(t for t in tokens(question) if t not in TOPIC_WORDS and t not in DAY_WORDS and not t.isdigit())
+
+
+def is_follow_up(question: str) -> bool:
+    """True when the question names no subject of its own ("Und was kostet das?", "Und am Samstag?")."""
+    return not subject_words(question)

@@ -1,0 +1,148 @@
+"""Command line ``kumpel-knowledge``: serve | kb import/export PATH | db upgrade | users add NAME | submissions purge."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from .core.settings import get_settings
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from .app import create_app
+
+    settings = get_settings().model_copy(update={"index_in_background": True})
+    try:
+        app = create_app(settings)
+    except RuntimeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, access_log=False)
+    return 0
+
+
+def _session() -> Session:
+    from .core.db import make_engine, make_session_factory
+    from .core.migrations import upgrade
+    from .schema import schema_exists
+
+    settings = get_settings()
+    engine = make_engine(settings.database_url)
+    if not schema_exists(engine):
+        upgrade(settings.database_url)
+    return make_session_factory(engine)()
+
+
+def _db_upgrade(args: argparse.Namespace) -> int:
+    from .core.migrations import upgrade
+
+    upgrade(get_settings().database_url, args.revision)
+    print(f"database migrated to {args.revision}")
+    return 0
+
+
+def _kb_import(args: argparse.Namespace) -> int:
+    from .kb.interchange import KbValidationError, import_path
+
+    with _session() as session:
+        try:
+            report = import_path(session, Path(args.path))
+        except KbValidationError as exc:
+            print(f"import refused, nothing was written ({len(exc.errors)} errors):", file=sys.stderr)
+            for error in exc.errors:
+                print(f"  {error}", file=sys.stderr)
+            return 1
+    print("imported: " + ", ".join(f"{n} {section}" for section, n in report.counts.items()))
+    return 0
+
+
+def _kb_export(args: argparse.Namespace) -> int:
+    from .kb.interchange import export_path
+
+    with _session() as session:
+        counts = export_path(session, Path(args.path))
+    print(f"exported to {args.path}: " + ", ".join(f"{n} {section}" for section, n in counts.items()))
+    return 0
+
+
+def _users_add(args: argparse.Namespace) -> int:
+    import getpass
+
+    from .staff.auth import add_user
+
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass(f"Password for {args.name}: ")
+        if getpass.getpass("Repeat: ") != password:
+            print("error: the passwords differ", file=sys.stderr)
+            return 1
+    with _session() as session:
+        try:
+            add_user(session, args.name, password, args.role)
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+    print(f"user {args.name} saved with role {args.role}")
+    return 0
+
+
+def _submissions_purge(args: argparse.Namespace) -> int:
+    from .submissions.retention import purge
+
+    print(purge(dry_run=args.dry_run))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line."""
+    parser = argparse.ArgumentParser(prog="kumpel-knowledge")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the HTTP service")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--log-level", default="info")
+    serve.set_defaults(func=_serve)
+
+    kb = commands.add_parser("kb", help="import or export the knowledge base").add_subparsers(dest="kb", required=True)
+    kb_import = kb.add_parser("import", help="validate and import a kumpel-kb file or folder (all or nothing)")
+    kb_import.add_argument("path")
+    kb_import.set_defaults(func=_kb_import)
+    kb_export = kb.add_parser("export", help="export to a .yaml/.json file or a folder")
+    kb_export.add_argument("path")
+    kb_export.set_defaults(func=_kb_export)
+
+    db = commands.add_parser("db", help="database migrations").add_subparsers(dest="db", required=True)
+    db_upgrade = db.add_parser("upgrade", help="migrate the database (Alembic) to the latest revision")
+    db_upgrade.add_argument("revision", nargs="?", default="head")
+    db_upgrade.set_defaults(func=_db_upgrade)
+
+    users = commands.add_parser("users", help="manage staff users").add_subparsers(dest="users", required=True)
+    users_add = users.add_parser("add", help="create a user or reset password and role")
+    users_add.add_argument("name")
+    users_add.add_argument("--role", choices=("viewer", "editor", "admin"), default="viewer")
+    users_add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    users_add.set_defaults(func=_users_add)
+
+    submissions = commands.add_parser("submissions", help="form submissions").add_subparsers(
+        dest="submissions", required=True
+    )
+    purge = submissions.add_parser("purge", help="delete submissions whose retention has ended (daily, from cron)")
+    purge.add_argument("--dry-run", action="store_true", help="only count what would be deleted")
+    purge.set_defaults(func=_submissions_purge)
+
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    result: int = args.func(args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())
