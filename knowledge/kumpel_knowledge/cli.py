@@ -1,4 +1,4 @@
-"""Command line ``kumpel-knowledge``: serve | kb import/export PATH | db upgrade | users add NAME | submissions purge."""
+"""Command line ``kumpel-knowledge``: serve, kb import/export, db upgrade, users add, submissions purge."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Browser tests of the web widget: real headless Chromium against the real running stack.
 
 The stack (knowledge service, action server, trained Rasa with the widget's socket.io channel)
-is started once per session by bot/stack.py on free ports. Chromium is Debian's
+is started once per session by kumpel_stack on free ports. Chromium is Debian's
 (`apt-get install -y chromium`), driven by the python `playwright` package; axe-core comes from
 `npm ci` in webchat/.
 """
@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
-from bot.stack import Stack
-from tests.stack_support import make_stack
+from kumpel_stack.launcher import Stack
+from kumpel_stack.testing import make_stack
 
 CHROMIUM = os.environ.get("KUMPEL_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [

@@ -1,6 +1,6 @@
 """What a citizen notices in the web widget, in real Chromium against the real trained bot.
 
-Run in .venv/knowledge: PYTHONPATH=knowledge .venv/knowledge/bin/python -m pytest tests/browser
+Run in .venv/knowledge: .venv/knowledge/bin/python -m pytest tests/browser
 """
 
 from __future__ import annotations
@@ -16,8 +16,7 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import expect
 
-from bot.stack import Stack
-from bot.stack import ROOT
+from kumpel_stack.launcher import ROOT, Stack
 
 pytestmark = pytest.mark.browser
 
@@ -43,7 +42,7 @@ class Chat:
         self.page = page
         self.stack = stack
 
-    def visit(self, path: str = "/demo/") -> "Chat":
+    def visit(self, path: str = "/demo/") -> Chat:
         self.page.goto(self.stack.knowledge_url + path)
         expect(self.launcher).to_be_visible()
         return self
@@ -72,7 +71,7 @@ class Chat:
     def status(self) -> Any:
         return self.page.locator("p.status")
 
-    def open(self) -> "Chat":
+    def open(self) -> Chat:
         self.launcher.click()
         self.wait_online()
         return self
@@ -193,7 +192,9 @@ def test_keyboard_only_open_ask_pick_a_button_and_close(chat: Chat) -> None:
     page = chat.page
     for _ in range(40):  # tab through the city page until the launcher has focus
         page.keyboard.press("Tab")
-        if page.evaluate(f"() => document.activeElement.id === 'kumpel-webchat' && {HOST}.activeElement?.classList.contains('launcher')"):
+        if page.evaluate(
+            f"() => document.activeElement.id === 'kumpel-webchat' && {HOST}.activeElement?.classList.contains('launcher')"
+        ):
             break
     else:
         pytest.fail("the launcher cannot be reached with Tab")
@@ -360,7 +361,9 @@ def test_200_percent_zoom_and_phone_width_lose_nothing(browser: Any, stack: Stac
             for name in ("Chat schließen", "Unterhaltung löschen", "Senden"):
                 expect(page.get_by_role("button", name=name)).to_be_in_viewport()
             expect(chat.input).to_be_in_viewport()
-            no_sideways_scroll = f"() => {HOST}.querySelector('.body').scrollWidth <= {HOST}.querySelector('.body').clientWidth"
+            no_sideways_scroll = (
+                f"() => {HOST}.querySelector('.body').scrollWidth <= {HOST}.querySelector('.body').clientWidth"
+            )
             assert page.evaluate(no_sideways_scroll)
         finally:
             context.close()
@@ -421,7 +424,9 @@ def test_only_the_configured_site_may_use_the_chat_server(page: Any, stack: Stac
     assert polled.startswith("0{")
 
     # Any other website (served here by the test itself, nothing leaves the machine) is refused.
-    page.route("http://other-site.test/", lambda route: route.fulfill(status=200, content_type="text/html", body="<p>x</p>"))
+    page.route(
+        "http://other-site.test/", lambda route: route.fulfill(status=200, content_type="text/html", body="<p>x</p>")
+    )
     page.goto("http://other-site.test/")
     assert page.evaluate(OPEN_WEBSOCKET, socket_url) == "refused"
 

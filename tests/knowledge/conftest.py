@@ -7,20 +7,19 @@ tests stay independent and fast. Search runs lexical-only here (one test loads t
 from __future__ import annotations
 
 import shutil
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
+
+from kumpel_knowledge.app import create_app
+from kumpel_knowledge.core.db import make_engine, make_session_factory
+from kumpel_knowledge.core.settings import SEED_DIR, Settings
+from kumpel_knowledge.kb.interchange import import_path
+from kumpel_knowledge.schema import create_schema
 
 KNOWLEDGE_DIR = Path(__file__).resolve().parents[2] / "knowledge"
-
-from fastapi.testclient import TestClient
-from kumpel_knowledge.app import create_app
-from kumpel_knowledge.schema import create_schema
-from kumpel_knowledge.core.db import make_engine, make_session_factory
-from kumpel_knowledge.kb.interchange import import_path
-from kumpel_knowledge.core.settings import SEED_DIR, Settings
 
 
 @pytest.fixture(scope="session")
@@ -41,8 +40,12 @@ def kb_settings(tmp_path: Path, seeded_template: Path) -> Settings:
     db = tmp_path / "kb.db"
     shutil.copy(seeded_template, db)
     return Settings(
-        env="test", database_url=f"sqlite:///{db}", search_mode="lexical", seed_on_start=False,
-        secret_key="test-secret-key-0123456789", action_token="test-action-token-0123456789",
+        env="test",
+        database_url=f"sqlite:///{db}",
+        search_mode="lexical",
+        seed_on_start=False,
+        secret_key="test-secret-key-0123456789",
+        action_token="test-action-token-0123456789",
     )
 
 

@@ -6,14 +6,21 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from kumpel_knowledge.core.settings import Settings
 from sqlalchemy import create_engine, text
+
+from kumpel_knowledge.core.settings import Settings
 
 THURSDAY_MORNING = "2026-11-19T10:00:00+01:00"
 
 
-def ask(client: TestClient, question: str, topic: str = "auto", context: dict[str, Any] | None = None,
-        now: str | None = THURSDAY_MORNING, **extra: Any) -> dict[str, Any]:
+def ask(
+    client: TestClient,
+    question: str,
+    topic: str = "auto",
+    context: dict[str, Any] | None = None,
+    now: str | None = THURSDAY_MORNING,
+    **extra: Any,
+) -> dict[str, Any]:
     body: dict[str, Any] = {"question": question, "topic": topic, "context": context or {}, **extra}
     if now is not None:
         body["now"] = now
@@ -82,7 +89,9 @@ def test_an_impossible_date_gets_a_polite_correction(kb_client: TestClient) -> N
 
 def test_service_hours_come_from_the_responsible_office(kb_client: TestClient) -> None:
     answer = ask(kb_client, "Wann kann ich meinen Reisepass beantragen?", "opening_hours")
-    assert answer["text"].startswith("Für „Reisepass beantragen“ ist das Bürgerbüro zuständig. Das Bürgerbüro hat heute")
+    assert answer["text"].startswith(
+        "Für „Reisepass beantragen“ ist das Bürgerbüro zuständig. Das Bürgerbüro hat heute"
+    )
     assert answer["context"] == {"service_id": "svc-reisepass", "office_id": "off-buergerbuero"}
 
 
@@ -169,7 +178,9 @@ def test_unknown_is_honest_names_the_115_and_is_recorded_without_personal_data(
         {},
     ],
 )
-def test_bad_requests_get_422_and_leave_no_record(kb_client: TestClient, kb_settings: Settings, body: dict[str, Any]) -> None:
+def test_bad_requests_get_422_and_leave_no_record(
+    kb_client: TestClient, kb_settings: Settings, body: dict[str, Any]
+) -> None:
     response = kb_client.post("/api/v1/answer", json=body)
     assert response.status_code == 422
     assert unanswered(kb_settings) == []

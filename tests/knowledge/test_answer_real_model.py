@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+
 from kumpel_knowledge.app import create_app
 from kumpel_knowledge.core.settings import Settings
 
@@ -23,8 +24,13 @@ pytestmark = pytest.mark.skipif(
 def hybrid_client(seeded_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     db = tmp_path_factory.mktemp("hybrid") / "kb.db"
     shutil.copy(seeded_template, db)
-    settings = Settings(env="test", database_url=f"sqlite:///{db}", search_mode="hybrid", seed_on_start=False,
-                        embedding_model=str(MODEL_DIR))
+    settings = Settings(
+        env="test",
+        database_url=f"sqlite:///{db}",
+        search_mode="hybrid",
+        seed_on_start=False,
+        embedding_model=str(MODEL_DIR),
+    )
     with TestClient(create_app(settings)) as client:
         assert client.get("/health").json()["search"] == "HybridSearch(hybrid)"
         yield client
@@ -33,7 +39,12 @@ def hybrid_client(seeded_template: Path, tmp_path_factory: pytest.TempPathFactor
 @pytest.mark.parametrize(
     ("question", "topic", "entry_id", "fact"),
     [
-        ("Wann hat das Bürgerbüro geöffnet?", "opening_hours", "off-buergerbuero", "Das Bürgerbüro hat heute bis 18:00 Uhr geöffnet."),
+        (
+            "Wann hat das Bürgerbüro geöffnet?",
+            "opening_hours",
+            "off-buergerbuero",
+            "Das Bürgerbüro hat heute bis 18:00 Uhr geöffnet.",
+        ),
         ("Was kostet ein Perso?", "fees", "svc-personalausweis", "37,00 EUR"),
         ("Ich will mein altes Sofa entsorgen", "service", "svc-sperrmuell", "GSAK"),
         ("Ich will mein Auto abmelden", "service", "svc-fahrzeug-abmelden", "außer Betrieb"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+
 from kumpel_knowledge.answers.dates import asked_day
 
 THURSDAY = date(2026, 11, 19)
@@ -44,7 +45,9 @@ def test_no_day_named(question: str) -> None:
     assert found.day is None and found.error is None
 
 
-@pytest.mark.parametrize(("question", "shown"), [("am 31.02.", "31.02."), ("am 30.2.2027", "30.02.2027"), ("am 12.13.", "12.13.")])
+@pytest.mark.parametrize(
+    ("question", "shown"), [("am 31.02.", "31.02."), ("am 30.2.2027", "30.02.2027"), ("am 12.13.", "12.13.")]
+)
 def test_impossible_dates_are_named_not_guessed(question: str, shown: str) -> None:
     found = asked_day(question, THURSDAY)
     assert found.day is None

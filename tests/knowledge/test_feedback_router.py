@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from kumpel_knowledge.feedback import router as feedback
 from kumpel_knowledge.app import create_app
-from kumpel_knowledge.staff.auth import add_user
-from kumpel_knowledge.feedback.models import Feedback
 from kumpel_knowledge.core.settings import Settings
+from kumpel_knowledge.feedback import router as feedback
+from kumpel_knowledge.feedback.models import Feedback
+from kumpel_knowledge.staff.auth import add_user
 
 STAFF_PASSWORD = "correct-horse-battery-staple"
 
@@ -24,8 +25,12 @@ def client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClie
     monkeypatch.setattr(feedback, "limiter", feedback.SlidingWindowLimiter(5, 60))
     monkeypatch.setenv("KUMPEL_CORS_ORIGINS", "https://www.krefeld.de http://127.0.0.1:8000")
     settings = Settings(
-        env="test", database_url=f"sqlite:///{tmp_path / 'kb.db'}", search_mode="lexical", seed_on_start=False,
-        secret_key="test-secret-key-0123456789", action_token="test-action-token-0123456789",
+        env="test",
+        database_url=f"sqlite:///{tmp_path / 'kb.db'}",
+        search_mode="lexical",
+        seed_on_start=False,
+        secret_key="test-secret-key-0123456789",
+        action_token="test-action-token-0123456789",
     )
     with TestClient(create_app(settings)) as test_client:
         yield test_client
@@ -47,8 +52,20 @@ def test_rating_is_stored_without_anything_that_identifies_the_citizen(client: T
     response = client.post("/api/v1/feedback", json=body)
     assert response.status_code == 201
     [row] = stored(client)
-    assert (row.rating, row.entry_type, row.entry_id, row.message_id) == ("down", "service", "svc-hundesteuer", body["message_id"])
-    assert set(Feedback.__table__.columns.keys()) == {"id", "rating", "entry_type", "entry_id", "message_id", "created_at"}
+    assert (row.rating, row.entry_type, row.entry_id, row.message_id) == (
+        "down",
+        "service",
+        "svc-hundesteuer",
+        body["message_id"],
+    )
+    assert set(Feedback.__table__.columns.keys()) == {
+        "id",
+        "rating",
+        "entry_type",
+        "entry_id",
+        "message_id",
+        "created_at",
+    }
 
 
 def test_the_same_answer_is_rated_once(client: TestClient) -> None:
@@ -91,10 +108,14 @@ def test_flooding_is_rate_limited(client: TestClient) -> None:
 
 
 def test_embedding_site_may_post_other_sites_may_not(client: TestClient) -> None:
-    allowed = client.options("/api/v1/feedback", headers={"Origin": "https://www.krefeld.de", "Access-Control-Request-Method": "POST"})
+    allowed = client.options(
+        "/api/v1/feedback", headers={"Origin": "https://www.krefeld.de", "Access-Control-Request-Method": "POST"}
+    )
     assert allowed.status_code == 204
     assert allowed.headers["access-control-allow-origin"] == "https://www.krefeld.de"
-    other = client.options("/api/v1/feedback", headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"})
+    other = client.options(
+        "/api/v1/feedback", headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"}
+    )
     assert "access-control-allow-origin" not in other.headers
 
 
@@ -110,7 +131,9 @@ def test_staff_report_counts_per_entry_most_down_votes_first(client: TestClient)
     with client.app.state.runtime.sessions() as session:  # type: ignore[attr-defined]
         add_user(session, "vera", STAFF_PASSWORD, "viewer")
         session.commit()
-    token = client.post("/api/v1/auth/token", data={"username": "vera", "password": STAFF_PASSWORD}).json()["access_token"]
+    token = client.post("/api/v1/auth/token", data={"username": "vera", "password": STAFF_PASSWORD}).json()[
+        "access_token"
+    ]
     response = client.get("/api/v1/feedback/report", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 200
     result = response.json()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 
 import pytest
+
 from kumpel_knowledge.answers.hours import Closure, OfficeHours, to_local, validate_opening_hours
 from kumpel_knowledge.answers.hours_text import describe_day, describe_now, weekly_overview
 

@@ -9,24 +9,32 @@ from pathlib import Path
 
 import pytest
 import yaml
-from kumpel_knowledge.schema import create_schema
-from kumpel_knowledge.core.db import make_engine, make_session_factory
-from kumpel_knowledge.kb.interchange import KbValidationError, export_document, export_path, import_path
-from kumpel_knowledge.kb.models import Faq, Notice, Office, Responsibility, Service
-from kumpel_knowledge.core.settings import SEED_DIR
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+
+from kumpel_knowledge.core.db import make_engine, make_session_factory
+from kumpel_knowledge.core.settings import SEED_DIR
+from kumpel_knowledge.kb.interchange import KbValidationError, export_document, export_path, import_path
+from kumpel_knowledge.kb.models import Faq, Notice, Office, Responsibility, Service
+from kumpel_knowledge.schema import create_schema
 
 REPO = Path(__file__).resolve().parents[2]
 
 OFFICE = {
-    "id": "off-test", "name": "Testamt", "opening_hours": "Mo-Fr 08:00-12:00; PH off",
-    "source_url": "https://www.krefeld.de/", "last_reviewed": "2026-10-01",
+    "id": "off-test",
+    "name": "Testamt",
+    "opening_hours": "Mo-Fr 08:00-12:00; PH off",
+    "source_url": "https://www.krefeld.de/",
+    "last_reviewed": "2026-10-01",
 }
 SERVICE = {
-    "id": "svc-test", "name": "Testleistung", "summary": "Eine Leistung zum Testen.",
-    "fees": [{"label": "Gebühr", "amount_eur": 5.5}], "responsible": [{"office": "off-test"}],
-    "source_url": "https://www.krefeld.de/", "last_reviewed": "2026-10-01",
+    "id": "svc-test",
+    "name": "Testleistung",
+    "summary": "Eine Leistung zum Testen.",
+    "fees": [{"label": "Gebühr", "amount_eur": 5.5}],
+    "responsible": [{"office": "off-test"}],
+    "source_url": "https://www.krefeld.de/",
+    "last_reviewed": "2026-10-01",
 }
 
 
@@ -43,7 +51,10 @@ def write(path: Path, **sections: object) -> Path:
 
 
 def counts(session: Session) -> dict[str, int]:
-    return {m.__tablename__: session.scalar(select(func.count()).select_from(m)) or 0 for m in (Service, Office, Faq, Notice, Responsibility)}
+    return {
+        m.__tablename__: session.scalar(select(func.count()).select_from(m)) or 0
+        for m in (Service, Office, Faq, Notice, Responsibility)
+    }
 
 
 def test_the_seed_is_a_valid_sample_knowledge_base_for_krefeld(session: Session) -> None:
@@ -77,20 +88,30 @@ def test_schema_errors_name_file_entry_and_field_and_nothing_is_written(session:
 @pytest.mark.parametrize(
     ("sections", "expected"),
     [
-        ({"services": [dict(SERVICE, responsible=[{"office": "off-nowhere"}])]},
-         "services[0] (svc-test), field responsible/0/office: unknown office 'off-nowhere'"),
-        ({"offices": [dict(OFFICE, opening_hours="Mo-Fx 8-12")]},
-         "offices[0] (off-test), field opening_hours: invalid OSM opening_hours syntax"),
+        (
+            {"services": [dict(SERVICE, responsible=[{"office": "off-nowhere"}])]},
+            "services[0] (svc-test), field responsible/0/office: unknown office 'off-nowhere'",
+        ),
+        (
+            {"offices": [dict(OFFICE, opening_hours="Mo-Fx 8-12")]},
+            "offices[0] (off-test), field opening_hours: invalid OSM opening_hours syntax",
+        ),
         ({"offices": [OFFICE, OFFICE]}, "offices[1] (off-test), field id: duplicate id"),
         ({"services": [dict(SERVICE, leika_key=99102013104000)]}, "services[0] (svc-test), field leika_key"),
         ({"services": [dict(SERVICE, source_url="http://evil.example/")]}, "services[0] (svc-test), field source_url"),
-        ({"notices": [{"id": "ntc-x", "title": "x", "starts_at": "2026-12-24", "ends_at": "2026-12-23"}]},
-         "notices[0] (ntc-x), field ends_at: must be after starts_at"),
-        ({"services": [{"id": "svc-test", "name": "Ohne Quelle", "summary": "x", "last_reviewed": "2026-10-01"}]},
-         "services[0] (svc-test), field (entry): 'source_url' is a required property"),
+        (
+            {"notices": [{"id": "ntc-x", "title": "x", "starts_at": "2026-12-24", "ends_at": "2026-12-23"}]},
+            "notices[0] (ntc-x), field ends_at: must be after starts_at",
+        ),
+        (
+            {"services": [{"id": "svc-test", "name": "Ohne Quelle", "summary": "x", "last_reviewed": "2026-10-01"}]},
+            "services[0] (svc-test), field (entry): 'source_url' is a required property",
+        ),
     ],
 )
-def test_each_kind_of_error_is_reported_precisely(session: Session, tmp_path: Path, sections: dict, expected: str) -> None:
+def test_each_kind_of_error_is_reported_precisely(
+    session: Session, tmp_path: Path, sections: dict, expected: str
+) -> None:
     with pytest.raises(KbValidationError) as caught:
         import_path(session, write(tmp_path / "bad.yaml", **sections))
     assert any(e.startswith(f"bad.yaml: {expected}") for e in caught.value.errors), caught.value.errors
@@ -125,7 +146,9 @@ def test_reimport_updates_an_entry_and_its_responsibilities(session: Session, tm
     assert [(r.office_id, r.role) for r in service.responsibilities] == [("off-other", "ansprechpunkt")]
 
 
-def test_export_then_import_into_an_empty_database_gives_the_same_knowledge_base(session: Session, tmp_path: Path) -> None:
+def test_export_then_import_into_an_empty_database_gives_the_same_knowledge_base(
+    session: Session, tmp_path: Path
+) -> None:
     import_path(session, SEED_DIR)
     original = export_document(session)
     for target in (tmp_path / "export", tmp_path / "kb.json"):
@@ -139,7 +162,9 @@ def test_export_then_import_into_an_empty_database_gives_the_same_knowledge_base
 
 def run_cli(*args: str, db: Path) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, KUMPEL_DATABASE_URL=f"sqlite:///{db}")
-    return subprocess.run([sys.executable, "-m", "kumpel_knowledge", *args], env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "kumpel_knowledge", *args], env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_cli_import_refuses_bad_files_with_a_message_and_exit_code(tmp_path: Path) -> None:

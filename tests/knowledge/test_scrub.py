@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from kumpel_knowledge.answers.scrub import scrub
 
 
@@ -27,7 +28,12 @@ def test_personal_data_is_replaced(text: str, expected: str) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["Wann hat das Bürgerbüro am 24.12. auf?", "Ich bin umgezogen", "Hundesteuer 2026 für 2 Hunde", "Kosten Reisepass 70 EUR?"],
+    [
+        "Wann hat das Bürgerbüro am 24.12. auf?",
+        "Ich bin umgezogen",
+        "Hundesteuer 2026 für 2 Hunde",
+        "Kosten Reisepass 70 EUR?",
+    ],
 )
 def test_ordinary_questions_stay_as_they_are(text: str) -> None:
     assert scrub(text) == text

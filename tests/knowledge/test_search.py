@@ -7,41 +7,81 @@ it has not been built.
 
 from __future__ import annotations
 
-import sys
 import threading
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-
 from kumpel_knowledge.search import HybridSearch, SearchDoc
 from kumpel_knowledge.search.dense import DEFAULT_MODEL_DIR
 from kumpel_knowledge.search.german import asks_for_office, compound_parts, fold
 
+ROOT = Path(__file__).resolve().parents[2]
+
 DOCS = [
-    SearchDoc("svc-dog-tax", "service", "Hund zur Hundesteuer anmelden",
-              ("Hundesteuer Anmeldung", "Wie melde ich meinen Hund an?",
-               "Wer in Krefeld einen Hund hält, meldet ihn innerhalb von zwei Wochen zur Hundesteuer an.")),
-    SearchDoc("svc-resident-parking", "service", "Bewohnerparkausweis beantragen",
-              ("Anwohnerparkausweis", "Bewohnerparken",
-               "Wer in einer Bewohnerparkzone wohnt, kann einen Ausweis für sein Fahrzeug beantragen.")),
-    SearchDoc("svc-id-card", "service", "Personalausweis beantragen",
-              ("Neuer Personalausweis", "Perso beantragen",
-               "Den Personalausweis beantragen Sie persönlich mit einem biometrischen Passbild.")),
-    SearchDoc("off-citizens-office", "office", "Bürgerbüro Krefeld Mitte",
-              ("Bürgerservice", "Meldeamt", "Einwohnermeldeamt")),
-    SearchDoc("svc-change-address", "service", "Wohnsitz ummelden",
-              ("Ummeldung nach Umzug", "Neue Adresse melden",
-               "Nach einem Umzug melden Sie Ihre neue Wohnung innerhalb von zwei Wochen an.")),
-    SearchDoc("svc-bulky-waste", "service", "Sperrmüll anmelden",
-              ("Sperrmüllabholung", "Sperrgut abholen lassen", "Alte Möbel und große Gegenstände abholen lassen.")),
-    SearchDoc("faq-marriage", "faq", "Wie melde ich eine Eheschließung an?",
-              ("Heiraten in Krefeld", "Trauung anmelden", "Standesamt Hochzeit")),
+    SearchDoc(
+        "svc-dog-tax",
+        "service",
+        "Hund zur Hundesteuer anmelden",
+        (
+            "Hundesteuer Anmeldung",
+            "Wie melde ich meinen Hund an?",
+            "Wer in Krefeld einen Hund hält, meldet ihn innerhalb von zwei Wochen zur Hundesteuer an.",
+        ),
+    ),
+    SearchDoc(
+        "svc-resident-parking",
+        "service",
+        "Bewohnerparkausweis beantragen",
+        (
+            "Anwohnerparkausweis",
+            "Bewohnerparken",
+            "Wer in einer Bewohnerparkzone wohnt, kann einen Ausweis für sein Fahrzeug beantragen.",
+        ),
+    ),
+    SearchDoc(
+        "svc-id-card",
+        "service",
+        "Personalausweis beantragen",
+        (
+            "Neuer Personalausweis",
+            "Perso beantragen",
+            "Den Personalausweis beantragen Sie persönlich mit einem biometrischen Passbild.",
+        ),
+    ),
+    SearchDoc(
+        "off-citizens-office", "office", "Bürgerbüro Krefeld Mitte", ("Bürgerservice", "Meldeamt", "Einwohnermeldeamt")
+    ),
+    SearchDoc(
+        "svc-change-address",
+        "service",
+        "Wohnsitz ummelden",
+        (
+            "Ummeldung nach Umzug",
+            "Neue Adresse melden",
+            "Nach einem Umzug melden Sie Ihre neue Wohnung innerhalb von zwei Wochen an.",
+        ),
+    ),
+    SearchDoc(
+        "svc-bulky-waste",
+        "service",
+        "Sperrmüll anmelden",
+        ("Sperrmüllabholung", "Sperrgut abholen lassen", "Alte Möbel und große Gegenstände abholen lassen."),
+    ),
+    SearchDoc(
+        "faq-marriage",
+        "faq",
+        "Wie melde ich eine Eheschließung an?",
+        ("Heiraten in Krefeld", "Trauung anmelden", "Standesamt Hochzeit"),
+    ),
 ]
 
-OUT_OF_SCOPE = ["Wie wird das Wetter morgen?", "Wer hat das Fußballspiel gestern gewonnen?",
-                "Erzähl mir einen Witz", "Was ist die Hauptstadt von Frankreich?"]
+OUT_OF_SCOPE = [
+    "Wie wird das Wetter morgen?",
+    "Wer hat das Fußballspiel gestern gewonnen?",
+    "Erzähl mir einen Witz",
+    "Was ist die Hauptstadt von Frankreich?",
+]
 
 
 @pytest.fixture(scope="module")
@@ -74,19 +114,33 @@ def test_compound_splitting_finds_the_parts() -> None:
     assert "ausweis" in parts  # split again: park|ausweis
 
 
-@pytest.mark.parametrize("question", [
-    "Wer ist für die Hundesteuer zuständig?", "Wen frage ich zu meiner Bewerbung?", "Wo finde ich das Standesamt?",
-    "Welches Amt macht Führungszeugnisse?", "Telefonnummer Bürgerbüro", "Ist das Buergerbuero heute geoeffnet?",
-    "zustaendige Stelle fuer Sperrmuell", "Wie erreiche ich die Ausländerbehörde?",
-])
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Wer ist für die Hundesteuer zuständig?",
+        "Wen frage ich zu meiner Bewerbung?",
+        "Wo finde ich das Standesamt?",
+        "Welches Amt macht Führungszeugnisse?",
+        "Telefonnummer Bürgerbüro",
+        "Ist das Buergerbuero heute geoeffnet?",
+        "zustaendige Stelle fuer Sperrmuell",
+        "Wie erreiche ich die Ausländerbehörde?",
+    ],
+)
 def test_questions_for_a_person_or_place_are_recognised(question: str) -> None:
     assert asks_for_office(question)
 
 
-@pytest.mark.parametrize("question", [
-    "Wie lange dauert eine Baugenehmigung?", "Was kostet ein Reisepass?", "Hund anmelden",
-    "Welche Unterlagen brauche ich für die Ummeldung?", "Wohnung gefunden, was nun?",
-])
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Wie lange dauert eine Baugenehmigung?",
+        "Was kostet ein Reisepass?",
+        "Hund anmelden",
+        "Welche Unterlagen brauche ich für die Ummeldung?",
+        "Wohnung gefunden, was nun?",
+    ],
+)
 def test_questions_about_a_procedure_are_not_taken_for_office_questions(question: str) -> None:
     assert not asks_for_office(question)
 
@@ -113,10 +167,12 @@ def test_lemmas_match_inflected_words(lexical: HybridSearch) -> None:
 
 def test_separable_verb_tells_registration_from_deregistration() -> None:
     search = HybridSearch(mode="lexical")
-    search.rebuild([
-        SearchDoc("svc-dog-register", "service", "Hund anmelden", ("Hundesteuer Anmeldung",)),
-        SearchDoc("svc-dog-deregister", "service", "Hund abmelden", ("Hundesteuer Abmeldung",)),
-    ])
+    search.rebuild(
+        [
+            SearchDoc("svc-dog-register", "service", "Hund anmelden", ("Hundesteuer Anmeldung",)),
+            SearchDoc("svc-dog-deregister", "service", "Hund abmelden", ("Hundesteuer Abmeldung",)),
+        ]
+    )
     # ranking only: on a two-entry index the calibrated thresholds say little
     assert ranked_first(search, "Wie melde ich meinen Hund an?") == "svc-dog-register"
     assert ranked_first(search, "Wie melde ich meinen Hund ab?") == "svc-dog-deregister"
@@ -125,11 +181,17 @@ def test_separable_verb_tells_registration_from_deregistration() -> None:
 def test_who_to_ask_finds_the_office_and_how_long_finds_the_service() -> None:
     # Both entries know "Bewerbung"; the phrasing decides whether a person or a procedure is wanted.
     search = HybridSearch(mode="lexical")
-    search.rebuild([
-        SearchDoc("svc-apply", "service", "Bewerbung bei der Stadt Krefeld",
-                  ("Stellenangebote der Stadt", "Bewerbung einreichen")),
-        SearchDoc("off-personnel", "office", "Fachbereich Personal", ("Personalamt", "Bewerbung bei der Stadt")),
-    ])
+    search.rebuild(
+        [
+            SearchDoc(
+                "svc-apply",
+                "service",
+                "Bewerbung bei der Stadt Krefeld",
+                ("Stellenangebote der Stadt", "Bewerbung einreichen"),
+            ),
+            SearchDoc("off-personnel", "office", "Fachbereich Personal", ("Personalamt", "Bewerbung bei der Stadt")),
+        ]
+    )
     assert ranked_first(search, "Wen frage ich bei Fragen zu meiner Bewerbung bei der Stadt?") == "off-personnel"
     assert ranked_first(search, "Wie lange dauert eine Bewerbung bei der Stadt?") == "svc-apply"
 
@@ -145,10 +207,20 @@ def test_out_of_scope_question_is_unknown_lexically(lexical: HybridSearch, quest
     assert lexical.search(question).status == "unknown"
 
 
-@pytest.mark.parametrize("question", [
-    "", "   ", "?!", "x" * 10_000, "<script>alert('x')</script>", "'; DROP TABLE services; --",
-    "🐶🐶🐶", "Hundesteuer " * 1500, "\x00\x01 Hund",
-])
+@pytest.mark.parametrize(
+    "question",
+    [
+        "",
+        "   ",
+        "?!",
+        "x" * 10_000,
+        "<script>alert('x')</script>",
+        "'; DROP TABLE services; --",
+        "🐶🐶🐶",
+        "Hundesteuer " * 1500,
+        "\x00\x01 Hund",
+    ],
+)
 def test_bad_input_gives_a_decision_not_an_error(lexical: HybridSearch, question: str) -> None:
     result = lexical.search(question)
     assert result.status in ("answer", "clarify", "unknown")
@@ -217,7 +289,7 @@ def test_searches_during_edits_never_fail() -> None:
 needs_model = pytest.mark.skipif(
     not (DEFAULT_MODEL_DIR / "modules.json").is_file(),
     reason=f"embedding model not built at {DEFAULT_MODEL_DIR}; run "
-           "`python -m kumpel_knowledge.search.build_model` (make setup does)",
+    "`python -m kumpel_knowledge.search.build_model` (make setup does)",
 )
 
 
@@ -229,12 +301,15 @@ def hybrid() -> HybridSearch:
 
 
 @needs_model
-@pytest.mark.parametrize(("question", "expected"), [
-    ("Ich hab mir nen Hund geholt, muss ich den irgendwo melden?", "svc-dog-tax"),
-    ("bin gerade umgezogen, was muss ich jetzt machen", "svc-change-address"),
-    ("wie werde ich mein altes Sofa los", "svc-bulky-waste"),
-    ("Wir wollen heiraten", "faq-marriage"),
-])
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("Ich hab mir nen Hund geholt, muss ich den irgendwo melden?", "svc-dog-tax"),
+        ("bin gerade umgezogen, was muss ich jetzt machen", "svc-change-address"),
+        ("wie werde ich mein altes Sofa los", "svc-bulky-waste"),
+        ("Wir wollen heiraten", "faq-marriage"),
+    ],
+)
 def test_real_model_understands_paraphrases(hybrid: HybridSearch, question: str, expected: str) -> None:
     # Ranking only: whether the bot answers or asks back is calibrated on the seed KB, and this
     # six-entry index is no place to judge it (tests/knowledge/test_answer_real_model.py does).
@@ -250,8 +325,14 @@ def test_real_model_says_unknown_out_of_scope(hybrid: HybridSearch, question: st
 @needs_model
 def test_real_model_edit_is_found_by_the_next_search(hybrid: HybridSearch) -> None:
     # How fast that is, is measured by bench/search_latency.py (no timed tests here).
-    hybrid.upsert(SearchDoc("svc-fishing", "service", "Fischereischein beantragen",
-                            ("Angelschein", "Ich möchte angeln gehen, was brauche ich?")))
+    hybrid.upsert(
+        SearchDoc(
+            "svc-fishing",
+            "service",
+            "Fischereischein beantragen",
+            ("Angelschein", "Ich möchte angeln gehen, was brauche ich?"),
+        )
+    )
     result = hybrid.search("Angelschein beantragen")
     assert result.hits and result.hits[0].id == "svc-fishing"
     hybrid.remove("svc-fishing")

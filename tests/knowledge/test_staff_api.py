@@ -11,10 +11,11 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+
 from kumpel_knowledge.app import create_app
-from kumpel_knowledge.staff.auth import add_user
 from kumpel_knowledge.core.db import make_engine, make_session_factory
 from kumpel_knowledge.core.settings import Settings
+from kumpel_knowledge.staff.auth import add_user
 
 REPO = Path(__file__).resolve().parents[2]
 PASSWORD = "a-long-enough-password"
@@ -40,7 +41,9 @@ def login(client: TestClient, settings: Settings, username: str, role: str) -> d
 
 
 def ask(client: TestClient, question: str, topic: str = "auto") -> dict[str, Any]:
-    response = client.post("/api/v1/answer", json={"question": question, "topic": topic, "now": "2026-11-19T10:00:00+01:00"})
+    response = client.post(
+        "/api/v1/answer", json={"question": question, "topic": topic, "now": "2026-11-19T10:00:00+01:00"}
+    )
     assert response.status_code == 200
     return response.json()
 
@@ -67,14 +70,21 @@ def test_a_viewer_reads_but_cannot_change(kb_client: TestClient, kb_settings: Se
     viewer = login(kb_client, kb_settings, "vera", "viewer")
     listed = kb_client.get("/api/v1/kb/services", headers=viewer).json()
     assert listed["total"] >= 40
-    assert kb_client.get("/api/v1/kb/offices/off-buergerbuero", headers=viewer).json()["name"] == "Bürgerbüro im Rathaus"
+    assert (
+        kb_client.get("/api/v1/kb/offices/off-buergerbuero", headers=viewer).json()["name"] == "Bürgerbüro im Rathaus"
+    )
     assert kb_client.put("/api/v1/kb/services/svc-baumfaellung", json=NEW_SERVICE, headers=viewer).status_code == 403
     assert kb_client.get("/api/v1/staff/audit", headers=viewer).status_code == 403
 
 
-def test_a_new_service_is_found_by_the_next_search_within_one_second(kb_client: TestClient, kb_settings: Settings) -> None:
+def test_a_new_service_is_found_by_the_next_search_within_one_second(
+    kb_client: TestClient, kb_settings: Settings
+) -> None:
     editor = login(kb_client, kb_settings, "erik", "editor")
-    assert ask(kb_client, "Darf ich den Baum im Garten fällen?")["entry"] != {"type": "service", "id": "svc-baumfaellung"}
+    assert ask(kb_client, "Darf ich den Baum im Garten fällen?")["entry"] != {
+        "type": "service",
+        "id": "svc-baumfaellung",
+    }
     start = time.perf_counter()
     created = kb_client.put("/api/v1/kb/services/svc-baumfaellung", json=NEW_SERVICE, headers=editor)
     answer = ask(kb_client, "Was kostet die Genehmigung, einen Baum im Garten zu fällen?", "fees")
@@ -85,7 +95,9 @@ def test_a_new_service_is_found_by_the_next_search_within_one_second(kb_client: 
     assert elapsed < 1.0
 
 
-def test_an_edited_fee_changes_the_answer_and_the_audit_log_says_who(kb_client: TestClient, kb_settings: Settings) -> None:
+def test_an_edited_fee_changes_the_answer_and_the_audit_log_says_who(
+    kb_client: TestClient, kb_settings: Settings
+) -> None:
     editor = login(kb_client, kb_settings, "erik", "editor")
     admin = login(kb_client, kb_settings, "ada", "admin")
     entry = kb_client.get("/api/v1/kb/services/svc-personalausweis", headers=editor).json()
@@ -97,7 +109,9 @@ def test_an_edited_fee_changes_the_answer_and_the_audit_log_says_who(kb_client: 
     assert audit[0]["entity_id"] == "svc-personalausweis" and audit[0]["detail"] == {"fields": ["fees"]}
 
 
-def test_an_invalid_entry_is_refused_precisely_and_changes_nothing(kb_client: TestClient, kb_settings: Settings) -> None:
+def test_an_invalid_entry_is_refused_precisely_and_changes_nothing(
+    kb_client: TestClient, kb_settings: Settings
+) -> None:
     editor = login(kb_client, kb_settings, "erik", "editor")
     bad = dict(NEW_SERVICE, responsible=[{"office": "off-nowhere"}], fees=[{"label": "x", "amount_eur": -3}])
     response = kb_client.put("/api/v1/kb/services/svc-baumfaellung", json=bad, headers=editor)
@@ -116,14 +130,20 @@ def test_a_deleted_service_is_no_longer_answered(kb_client: TestClient, kb_setti
     assert ask(kb_client, "Ich möchte ein Wunschkennzeichen reservieren")["entry"]["id"] == "svc-wunschkennzeichen"
     assert kb_client.delete("/api/v1/kb/services/svc-wunschkennzeichen", headers=editor).status_code == 204
     assert ask(kb_client, "Ich möchte ein Wunschkennzeichen reservieren")["entry"] != {
-        "type": "service", "id": "svc-wunschkennzeichen"
+        "type": "service",
+        "id": "svc-wunschkennzeichen",
     }
     assert kb_client.delete("/api/v1/kb/services/svc-wunschkennzeichen", headers=editor).status_code == 404
 
 
 def test_a_closure_notice_added_by_staff_closes_the_office(kb_client: TestClient, kb_settings: Settings) -> None:
     editor = login(kb_client, kb_settings, "erik", "editor")
-    notice = {"office": "off-buergerbuero", "title": "Personalversammlung", "starts_at": "2026-11-19", "ends_at": "2026-11-19"}
+    notice = {
+        "office": "off-buergerbuero",
+        "title": "Personalversammlung",
+        "starts_at": "2026-11-19",
+        "ends_at": "2026-11-19",
+    }
     assert kb_client.put("/api/v1/kb/notices/ntc-personalversammlung", json=notice, headers=editor).status_code == 201
     answer = ask(kb_client, "Wann hat das Bürgerbüro geöffnet?", "opening_hours")
     assert answer["text"].startswith("Das Bürgerbüro ist heute geschlossen (Personalversammlung).")
@@ -144,7 +164,11 @@ def test_production_refuses_a_placeholder_secret(tmp_path: Path) -> None:
     env = dict(os.environ, KUMPEL_ENV="production", KUMPEL_DATABASE_URL=database)
     env.pop("KUMPEL_SECRET_KEY", None)
     result = subprocess.run(
-        [sys.executable, "-m", "kumpel_knowledge", "serve", "--port", "1"], env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "kumpel_knowledge", "serve", "--port", "1"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 2 and "placeholder secret" in result.stderr
 
@@ -157,9 +181,13 @@ def test_users_add_cli_sets_a_password_that_logs_in(tmp_path: Path) -> None:
     assert short.returncode == 1 and "at least 12" in short.stderr
     ok = subprocess.run(command, env=env, input=PASSWORD + "\n", capture_output=True, text=True, timeout=60)
     assert ok.returncode == 0, ok.stderr
-    settings = Settings(env="test", database_url=database, search_mode="lexical", seed_on_start=False, secret_key="k" * 32)
+    settings = Settings(
+        env="test", database_url=database, search_mode="lexical", seed_on_start=False, secret_key="k" * 32
+    )
     with TestClient(create_app(settings)) as client:
-        token = client.post("/api/v1/auth/token", data={"username": "clara", "password": PASSWORD}).json()["access_token"]
+        token = client.post("/api/v1/auth/token", data={"username": "clara", "password": PASSWORD}).json()[
+            "access_token"
+        ]
         me = client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"}).json()
     assert me == {"username": "clara", "role": "admin"}
 
@@ -168,7 +196,9 @@ def test_an_edit_through_one_replica_reaches_the_other(kb_settings: Settings) ->
     fast = kb_settings.model_copy(update={"index_refresh_seconds": 0.2})
     with TestClient(create_app(fast)) as replica_a, TestClient(create_app(fast)) as replica_b:
         editor = login(replica_a, fast, "erik", "editor")
-        assert replica_a.put("/api/v1/kb/services/svc-baumfaellung", json=NEW_SERVICE, headers=editor).status_code == 201
+        assert (
+            replica_a.put("/api/v1/kb/services/svc-baumfaellung", json=NEW_SERVICE, headers=editor).status_code == 201
+        )
         question = "Was kostet die Genehmigung, einen Baum im Garten zu fällen?"
         deadline = time.monotonic() + 5
         while ask(replica_b, question, "fees")["entry"] != {"type": "service", "id": "svc-baumfaellung"}:

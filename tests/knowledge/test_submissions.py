@@ -6,9 +6,10 @@ import csv
 import io
 import re
 import threading
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from argon2 import PasswordHasher
@@ -16,10 +17,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from kumpel_knowledge.app import create_app
-from kumpel_knowledge.staff.models import AuditLog, StaffUser
-from kumpel_knowledge.submissions.models import Submission
 from kumpel_knowledge.core.settings import SEED_DIR, Settings
+from kumpel_knowledge.staff.models import AuditLog, StaffUser
 from kumpel_knowledge.submissions import retention
+from kumpel_knowledge.submissions.models import Submission
 
 ACTION_TOKEN = "test-action-token-0123456789"
 PASSWORD = "correct horse battery staple"
@@ -118,7 +119,9 @@ def test_concurrent_retries_of_the_same_submission_store_one_record(client: Test
     ],
 )
 def test_only_the_action_server_with_a_key_may_store(client: TestClient, headers: dict[str, str], status: int) -> None:
-    response = client.post("/api/v1/submissions", json={"form": "dog_tax_registration", "data": DOG_TAX}, headers=headers)
+    response = client.post(
+        "/api/v1/submissions", json={"form": "dog_tax_registration", "data": DOG_TAX}, headers=headers
+    )
     assert response.status_code == status
     assert count(client) == 0
 
@@ -136,7 +139,9 @@ def test_only_the_action_server_with_a_key_may_store(client: TestClient, headers
         {"form": "", "data": DOG_TAX},
     ],
 )
-def test_malformed_submissions_are_refused_with_422_and_leave_no_record(client: TestClient, body: dict[str, Any]) -> None:
+def test_malformed_submissions_are_refused_with_422_and_leave_no_record(
+    client: TestClient, body: dict[str, Any]
+) -> None:
     response = client.post(
         "/api/v1/submissions", json=body, headers={"Idempotency-Key": "k", "Authorization": f"Bearer {ACTION_TOKEN}"}
     )
@@ -177,7 +182,7 @@ def test_staff_list_view_and_export_need_an_editor(client: TestClient) -> None:
 
 def test_export_as_json_and_csv_uses_fim_aligned_names_and_defuses_formulas(client: TestClient) -> None:
     reference = submit(client).json()["reference"]
-    submit(client, key="k-formula", data=dict(DOG_TAX, **{"Hund.Name": "=HYPERLINK(\"http://evil\")"}))
+    submit(client, key="k-formula", data=dict(DOG_TAX, **{"Hund.Name": '=HYPERLINK("http://evil")'}))
     editor = add_staff(client, "emil", "editor")
     exported = client.get("/api/v1/submissions/export?format=json", headers=editor)
     assert exported.status_code == 200
@@ -240,7 +245,9 @@ def test_retention_period_comes_from_the_settings(client: TestClient) -> None:
         ({"Hund.GefaehrlicherHund": True, "Haushalt.AnzahlAngemeldeteHunde": 0}, "800,00 EUR"),
     ],
 )
-def test_dog_tax_estimate_comes_from_the_knowledge_base_rates(client: TestClient, data: dict[str, Any], amount: str) -> None:
+def test_dog_tax_estimate_comes_from_the_knowledge_base_rates(
+    client: TestClient, data: dict[str, Any], amount: str
+) -> None:
     response = client.post("/api/v1/submissions/estimate", json={"form": "dog_tax_registration", "data": data})
     assert response.status_code == 200
     assert amount in response.json()["text"]
@@ -249,7 +256,9 @@ def test_dog_tax_estimate_comes_from_the_knowledge_base_rates(client: TestClient
 
 def test_a_dangerous_dog_with_other_dogs_names_both_rates(client: TestClient) -> None:
     data = {"Hund.GefaehrlicherHund": True, "Haushalt.AnzahlAngemeldeteHunde": 1}
-    text = client.post("/api/v1/submissions/estimate", json={"form": "dog_tax_registration", "data": data}).json()["text"]
+    text = client.post("/api/v1/submissions/estimate", json={"form": "dog_tax_registration", "data": data}).json()[
+        "text"
+    ]
     assert "800,00 EUR im Jahr" in text
     assert "weiterer gefährlicher Hund" in text and "900,00 EUR je Hund" in text
 
@@ -267,7 +276,9 @@ def test_an_edited_rate_in_the_knowledge_base_changes_the_estimate(client: TestC
 
 
 def test_no_estimate_for_forms_without_fees(client: TestClient) -> None:
-    assert client.post("/api/v1/submissions/estimate", json={"form": "water_meter_reading", "data": {}}).status_code == 404
+    assert (
+        client.post("/api/v1/submissions/estimate", json={"form": "water_meter_reading", "data": {}}).status_code == 404
+    )
 
 
 def test_the_cron_entry_point_runs_as_a_module(client: TestClient, settings: Settings) -> None:
@@ -278,7 +289,11 @@ def test_the_cron_entry_point_runs_as_a_module(client: TestClient, settings: Set
     submit(client, key="k-cron")
     env = dict(os.environ, KUMPEL_DATABASE_URL=settings.database_url)
     done = subprocess.run(
-        [sys.executable, "-m", "kumpel_knowledge.submissions.retention"], env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "kumpel_knowledge.submissions.retention"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "deleted 0 expired submissions"

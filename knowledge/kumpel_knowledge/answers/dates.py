@@ -11,8 +11,18 @@ from .hours import holiday_calendar
 
 WEEKDAYS = ("montag", "dienstag", "mittwoch", "donnerstag", "freitag", "samstag", "sonntag")
 MONTHS = (
-    "januar", "februar", "maerz", "april", "mai", "juni",
-    "juli", "august", "september", "oktober", "november", "dezember",
+    "januar",
+    "februar",
+    "maerz",
+    "april",
+    "mai",
+    "juni",
+    "juli",
+    "august",
+    "september",
+    "oktober",
+    "november",
+    "dezember",
 )
 # Days that are no public holiday but that people ask about (offices are often closed by notice).
 FIXED_DAYS = {

@@ -48,7 +48,9 @@ def bullet_list(items: list[str]) -> str:
 class AnswerEngine:
     """Answers one question against the database and the search index."""
 
-    def __init__(self, session: Session, index: KnowledgeIndex, settings: Settings, clock: Clock = system_clock) -> None:
+    def __init__(
+        self, session: Session, index: KnowledgeIndex, settings: Settings, clock: Clock = system_clock
+    ) -> None:
         self.session = session
         self.index = index
         self.settings = settings
@@ -269,9 +271,14 @@ class AnswerEngine:
                 lines.append(f"Adresse: {address['street']}, {address['postcode']} {address['city']}")
                 break
         hours = weekly_overview(office.opening_hours) if office.opening_hours else ""
-        for label, value in (("Telefon", office.phone), ("E-Mail", office.email), ("Internet", office.web),
-                             ("Termin", office.appointment_url), ("Öffnungszeiten", hours),
-                             ("Barrierefreiheit", office.accessibility)):
+        for label, value in (
+            ("Telefon", office.phone),
+            ("E-Mail", office.email),
+            ("Internet", office.web),
+            ("Termin", office.appointment_url),
+            ("Öffnungszeiten", hours),
+            ("Barrierefreiheit", office.accessibility),
+        ):
             if value:
                 lines.append(f"{label}: {value}")
         return self._result("\n".join(lines), office, office.name, service, office)
@@ -298,12 +305,14 @@ class AnswerEngine:
     def _active_notices(self, office: Office, now: datetime) -> list[Notice]:
         return list(
             self.session.scalars(
-                select(Notice).where(
+                select(Notice)
+                .where(
                     (Notice.office_id == office.id) | Notice.office_id.is_(None),
                     Notice.ends_at > now,
                     # Announce what is on now and what starts within the coming two weeks.
                     Notice.starts_at <= now + timedelta(days=14),
-                ).order_by(Notice.starts_at)
+                )
+                .order_by(Notice.starts_at)
             )
         )
 
@@ -314,7 +323,9 @@ class AnswerEngine:
             if office.phone:
                 text += f" Telefon: {office.phone}"
             return self._result(text, office, office.name, service, office)
-        hours = OfficeHours(office.opening_hours, holiday_region=self.settings.holiday_region, closures=self._closures(office))
+        hours = OfficeHours(
+            office.opening_hours, holiday_region=self.settings.holiday_region, closures=self._closures(office)
+        )
         asked = asked_day(question, now.date(), self.settings.holiday_region)
         if asked.error:
             text = f"{asked.error} Bitte nennen Sie ein gültiges Datum, zum Beispiel „am 24.12.“."
@@ -341,4 +352,3 @@ class AnswerEngine:
         service = self.session.get(Service, faq.service_id) if faq.service_id else None
         office = self.session.get(Office, faq.office_id) if faq.office_id else None
         return self._result(text, faq, faq.questions[0], service, office)
-

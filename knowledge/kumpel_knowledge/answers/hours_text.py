@@ -42,7 +42,10 @@ def capitalize_first(text: str) -> str:
 
 
 def weekly_overview(expression: str) -> str:
-    """A readable German rendering of an OSM expression: 'Mo-Fr 08:00-12:00; PH off' -> 'Mo-Fr 8:00-12:00 Uhr; an Feiertagen geschlossen'."""
+    """A readable German rendering of an OSM expression.
+
+    'Mo-Fr 08:00-12:00; PH off' -> 'Mo-Fr 8:00-12:00 Uhr; an Feiertagen geschlossen'.
+    """
     parts = []
     for rule in (r.strip() for r in expression.split(";")):
         if not rule:

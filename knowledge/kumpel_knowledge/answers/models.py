@@ -1,5 +1,4 @@
-"""The table of questions the bot could not answer (for the staff to curate).
-"""
+"""The table of questions the bot could not answer (for the staff to curate)."""
 
 from __future__ import annotations
 

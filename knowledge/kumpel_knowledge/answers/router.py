@@ -13,14 +13,14 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from .engine import AnswerEngine
-from .types import AnswerInput, Status, Topic
 from ..core.clock import Clock
 from ..core.deps import get_clock, get_session, get_settings_dep
 from ..core.settings import Settings
 from ..kb.index import KnowledgeIndex, get_index
 from ..staff.auth import StaffIdentity, require_role
+from .engine import AnswerEngine
 from .models import UnansweredQuestion
+from .types import AnswerInput, Status, Topic
 
 router = APIRouter(prefix="/api/v1", tags=["answer"])
 
@@ -118,7 +118,13 @@ def list_unanswered(
         select(UnansweredQuestion).order_by(UnansweredQuestion.id.desc()).limit(limit).offset(offset)
     )
     items = [
-        {"id": r.id, "question": r.question, "topic": r.topic, "status": r.status, "created_at": r.created_at.isoformat()}
+        {
+            "id": r.id,
+            "question": r.question,
+            "topic": r.topic,
+            "status": r.status,
+            "created_at": r.created_at.isoformat(),
+        }
         for r in rows
     ]
     return {"total": total, "items": items}

@@ -11,7 +11,10 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(?:(?<=\s)|^)\+?\d[\d\s/().-]{6,}\d"), "[Nummer]"),
     (re.compile(r"https?://\S+"), "[Link]"),
     # Names people introduce themselves with ("Ich heiße Erika Muster", "mein Name ist ...").
-    (re.compile(r"(?i:\b(ich hei(?:ß|ss)e|mein name ist|name:))\s+[A-ZÄÖÜ][\w'-]*(?:\s+[A-ZÄÖÜ][\w'-]*)?"), r"\1 [Name]"),
+    (
+        re.compile(r"(?i:\b(ich hei(?:ß|ss)e|mein name ist|name:))\s+[A-ZÄÖÜ][\w'-]*(?:\s+[A-ZÄÖÜ][\w'-]*)?"),
+        r"\1 [Name]",
+    ),
     # Street and house number ("Ostwall 104", "Dionysiusstraße 12a", "Am Marktplatz 3").
     (
         re.compile(

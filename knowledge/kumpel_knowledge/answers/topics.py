@@ -55,10 +55,18 @@ DAY_WORDS = frozenset(
 )
 # When Rasa sends topic "auto", the wording often says what kind of fact is wanted.
 _TOPIC_CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("opening_hours", re.compile(r"oeffnungszeit|geoeffnet|\boffen\b|oeffnet|\bzu\b\W*$|wann .*\b(auf|da)\b|schliesst|sprechzeit")),
+    (
+        "opening_hours",
+        re.compile(r"oeffnungszeit|geoeffnet|\boffen\b|oeffnet|\bzu\b\W*$|wann .*\b(auf|da)\b|schliesst|sprechzeit"),
+    ),
     ("fees", re.compile(r"kost|gebuehr|preis|teuer|\beuro\b|bezahlen|wie ?viel")),
     ("documents", re.compile(r"unterlagen|dokumente|mitbringen|mitnehmen|nachweis|brauche ich")),
-    ("contact", re.compile(r"telefon|nummer|anrufen|e-?mail|adresse|anschrift|\bwo (ist|finde|sitzt)|erreich|kontakt|zustaendig")),
+    (
+        "contact",
+        re.compile(
+            r"telefon|nummer|anrufen|e-?mail|adresse|anschrift|\bwo (ist|finde|sitzt)|erreich|kontakt|zustaendig"
+        ),
+    ),
 )
 
 

@@ -1,5 +1,4 @@
-"""The table of anonymous ratings of bot answers.
-"""
+"""The table of anonymous ratings of bot answers."""
 
 from __future__ import annotations
 

@@ -80,7 +80,9 @@ class KnowledgeIndex:
     def service_doc(self, service: Service) -> SearchDoc:
         """A service as a search document: name, synonyms, summary."""
         return SearchDoc(
-            id=service.id, type="service", title=service.name,
+            id=service.id,
+            type="service",
+            title=service.name,
             texts=(service.name, *service.synonyms, service.summary),
         )
 
@@ -113,5 +115,7 @@ def get_index(request: Request) -> KnowledgeIndex:
     index = get_runtime(request).index
     if index is None:
         # Still loading the model (serve builds the index in the background).
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "search index is starting", headers={"Retry-After": "5"})
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE, "search index is starting", headers={"Retry-After": "5"}
+        )
     return index

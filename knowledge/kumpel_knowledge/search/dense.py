@@ -28,8 +28,14 @@ class DenseEncoder:
     re-encoded) and is bounded, so a stream of different questions cannot grow it.
     """
 
-    def __init__(self, model_name_or_path: str | Path | None = None, *, cache_size: int = 50_000,
-                 torch_threads: int | None = 1, query_cache_size: int = 512) -> None:
+    def __init__(
+        self,
+        model_name_or_path: str | Path | None = None,
+        *,
+        cache_size: int = 50_000,
+        torch_threads: int | None = 1,
+        query_cache_size: int = 512,
+    ) -> None:
         self.model_name_or_path = str(model_name_or_path or DEFAULT_MODEL_DIR)
         # One intra-op thread: on a 2-core machine shared with Rasa, two torch threads made
         # one query embedding 15x slower under load (3.3 s vs 210 ms median, measured).
@@ -56,8 +62,7 @@ class DenseEncoder:
                     path = Path(self.model_name_or_path)
                     if self.model_name_or_path == str(DEFAULT_MODEL_DIR) and not path.is_dir():
                         raise FileNotFoundError(
-                            f"embedding model not built: {path}. "
-                            "Run: python -m kumpel_knowledge.search.build_model"
+                            f"embedding model not built: {path}. Run: python -m kumpel_knowledge.search.build_model"
                         )
                     import torch
                     from sentence_transformers import SentenceTransformer
@@ -83,8 +88,9 @@ class DenseEncoder:
         if self._embed_one is not None:
             vector = self._embed_one(keyed)
         else:
-            vector = model.encode([keyed], normalize_embeddings=True, convert_to_numpy=True,
-                                  show_progress_bar=False)[0].astype(np.float32)
+            vector = model.encode([keyed], normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)[
+                0
+            ].astype(np.float32)
         if self.query_cache_size:
             with self._cache_lock:
                 self._query_cache[digest] = vector
@@ -134,7 +140,10 @@ class DenseEncoder:
         if missing:
             model = self._load()
             vectors = model.encode(
-                missing, batch_size=32, normalize_embeddings=True, convert_to_numpy=True,
+                missing,
+                batch_size=32,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
                 show_progress_bar=False,
             ).astype(np.float32)
             fresh = dict(zip(missing, vectors))
@@ -151,7 +160,7 @@ class DenseEncoder:
                 with self._cache_lock:
                     vec = self._cache.get(key)
             if vec is None:  # evicted meanwhile by another thread
-                vec = self.encode([key[len(prefix):]], passage=passage, use_cache=False)[0]
+                vec = self.encode([key[len(prefix) :]], passage=passage, use_cache=False)[0]
             rows.append(vec)
         if not rows:
             return np.zeros((0, 0), dtype=np.float32)
@@ -177,12 +186,17 @@ def _direct_embedder(model) -> Callable[[str], np.ndarray] | None:  # type: igno
     network = getattr(transformer, "auto_model", None) or getattr(transformer, "model", None)
     tokenizer = getattr(transformer, "tokenizer", None)
     pooling_config = pooling.get_config_dict()
-    if (network is None or tokenizer is None or getattr(transformer, "do_lower_case", False)
-            or getattr(transformer, "backend", "torch") != "torch"
-            or pooling_config.get("pooling_mode", "mean") != "mean"
-            or pooling_config.get("include_prompt", True) is not True
-            or any(k.startswith("pooling_mode_") and k != "pooling_mode_mean_tokens" and v
-                   for k, v in pooling_config.items())):
+    if (
+        network is None
+        or tokenizer is None
+        or getattr(transformer, "do_lower_case", False)
+        or getattr(transformer, "backend", "torch") != "torch"
+        or pooling_config.get("pooling_mode", "mean") != "mean"
+        or pooling_config.get("include_prompt", True) is not True
+        or any(
+            k.startswith("pooling_mode_") and k != "pooling_mode_mean_tokens" and v for k, v in pooling_config.items()
+        )
+    ):
         return None
     network.eval()
     max_length = int(transformer.max_seq_length or 512)
@@ -198,6 +212,7 @@ def _direct_embedder(model) -> Callable[[str], np.ndarray] | None:  # type: igno
                 vector = tokens.mean(dim=0)
                 vector = vector / vector.norm().clamp_min(1e-12)
             return vector.numpy().astype(np.float32)
+
         return embed
 
     eager = embed_with(run_eager)

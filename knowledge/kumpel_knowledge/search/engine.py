@@ -101,9 +101,15 @@ def _dense_texts(doc: SearchDoc) -> list[str]:
 class HybridSearch:
     """Search over services, offices and FAQ entries; see the package docstring."""
 
-    def __init__(self, model_name_or_path: str | None = None, mode: str = "hybrid",
-                 *, calibration_path: Path | None = None, embedding_cache: str | Path | None = None,
-                 torch_threads: int | None = 1) -> None:
+    def __init__(
+        self,
+        model_name_or_path: str | None = None,
+        mode: str = "hybrid",
+        *,
+        calibration_path: Path | None = None,
+        embedding_cache: str | Path | None = None,
+        torch_threads: int | None = 1,
+    ) -> None:
         """Create an empty index; nothing is loaded until the first rebuild or search.
 
         Args:
@@ -118,8 +124,9 @@ class HybridSearch:
             raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
         self.mode = mode
         self._encoder = DenseEncoder(model_name_or_path, torch_threads=torch_threads) if mode != "lexical" else None
-        self._calibration: ModeCalibration = calibration_mod.load(
-            calibration_path or calibration_mod.CALIBRATION_FILE)[mode]
+        self._calibration: ModeCalibration = calibration_mod.load(calibration_path or calibration_mod.CALIBRATION_FILE)[
+            mode
+        ]
         self._write_lock = threading.RLock()
         self._entries: dict[str, _Entry] = {}
         self._word_vocab: dict[str, int] = {}
@@ -232,7 +239,9 @@ class HybridSearch:
         # Character n-gram TF-IDF, one row per short text.
         char_matrix, char_idf = None, np.zeros(n_chars, np.float32)
         rows_per_doc = [len(e.char_rows) for e in entries]
-        char_starts = np.concatenate([[0], np.cumsum(rows_per_doc)[:-1]]).astype(np.int64) if n_docs else np.zeros(0, np.int64)
+        char_starts = (
+            np.concatenate([[0], np.cumsum(rows_per_doc)[:-1]]).astype(np.int64) if n_docs else np.zeros(0, np.int64)
+        )
         if n_docs:
             rows = [r for e in entries for r in e.char_rows]
             indptr = np.concatenate([[0], np.cumsum([len(r[0]) for r in rows])])
@@ -244,7 +253,9 @@ class HybridSearch:
             norms = np.sqrt(np.add.reduceat(values**2, indptr[:-1])) if len(values) else np.ones(len(rows))
             norms = np.where(np.diff(indptr) > 0, norms, 1.0)
             values = values / np.repeat(norms, np.diff(indptr))
-            char_matrix = sparse.csr_matrix((values.astype(np.float32), ids, indptr), shape=(len(rows), n_chars)).tocsc()
+            char_matrix = sparse.csr_matrix(
+                (values.astype(np.float32), ids, indptr), shape=(len(rows), n_chars)
+            ).tocsc()
 
         dense_matrix, dense_starts = None, np.zeros(0, np.int64)
         if n_docs and entries[0].dense is not None:
@@ -253,11 +264,18 @@ class HybridSearch:
             dense_starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
 
         return _Snapshot(
-            docs=tuple(e.doc for e in entries), types=types,
-            n_word_terms=n_words, word_matrix=word_matrix, word_idf=word_idf,
-            word_vocab_list=tuple(self._word_vocab), n_char_terms=n_chars,
-            char_matrix=char_matrix, char_idf=char_idf, char_starts=char_starts,
-            dense_matrix=dense_matrix, dense_starts=dense_starts,
+            docs=tuple(e.doc for e in entries),
+            types=types,
+            n_word_terms=n_words,
+            word_matrix=word_matrix,
+            word_idf=word_idf,
+            word_vocab_list=tuple(self._word_vocab),
+            n_char_terms=n_chars,
+            char_matrix=char_matrix,
+            char_idf=char_idf,
+            char_starts=char_starts,
+            dense_matrix=dense_matrix,
+            dense_starts=dense_starts,
         )
 
     # ------------------------------------------------------------------ reading
@@ -329,8 +347,11 @@ class HybridSearch:
         for gram, count in grams.items():
             gram_id = self._char_vocab.get(gram)
             # unseen n-grams still count in the query's norm: they are what does not match
-            idf = float(snap.char_idf[gram_id]) if gram_id is not None and gram_id < snap.n_char_terms else \
-                math.log((1 + snap.char_matrix.shape[0]) / 1) + 1
+            idf = (
+                float(snap.char_idf[gram_id])
+                if gram_id is not None and gram_id < snap.n_char_terms
+                else math.log((1 + snap.char_matrix.shape[0]) / 1) + 1
+            )
             value = (1 + math.log(count)) * idf
             norm_sq += value * value
             if gram_id is not None and gram_id < snap.n_char_terms:
@@ -342,8 +363,9 @@ class HybridSearch:
         per_row = np.asarray(snap.char_matrix[:, ids] @ query_vec).ravel()
         return np.maximum.reduceat(per_row, snap.char_starts).astype(np.float32)
 
-    def fuse(self, signals: dict[str, np.ndarray], cal: ModeCalibration | None = None,
-             snapshot: _Snapshot | None = None) -> np.ndarray:
+    def fuse(
+        self, signals: dict[str, np.ndarray], cal: ModeCalibration | None = None, snapshot: _Snapshot | None = None
+    ) -> np.ndarray:
         cal = cal or self._calibration
         snap = snapshot or self._snapshot
         dense = (signals["dense"] - cal.dense_floor) / (1 - cal.dense_floor)
@@ -353,11 +375,17 @@ class HybridSearch:
         if len(snap.types) != len(fused):
             return fused
         office_bias = cal.office_bias
-        if cal.office_cue_bias and "office_cue" in signals and len(signals["office_cue"]) and signals["office_cue"][0] > 0:
+        if (
+            cal.office_cue_bias
+            and "office_cue" in signals
+            and len(signals["office_cue"])
+            and signals["office_cue"][0] > 0
+        ):
             office_bias += cal.office_cue_bias
         if cal.faq_bias or office_bias:
-            fused = fused + np.where(snap.types == "faq", cal.faq_bias,
-                                     np.where(snap.types == "office", office_bias, 0.0))
+            fused = fused + np.where(
+                snap.types == "faq", cal.faq_bias, np.where(snap.types == "office", office_bias, 0.0)
+            )
         return fused
 
     def search(self, query: str, *, types: Collection[str] | None = None, k: int = 5) -> SearchResult:
@@ -369,9 +397,15 @@ class HybridSearch:
         signals = self.signals(query, snap)
         return self.decide(snap, signals, types=types, k=k)
 
-    def decide(self, snap: _Snapshot, signals: dict[str, np.ndarray], *,
-               types: Collection[str] | None = None, k: int = 5,
-               cal: ModeCalibration | None = None) -> SearchResult:
+    def decide(
+        self,
+        snap: _Snapshot,
+        signals: dict[str, np.ndarray],
+        *,
+        types: Collection[str] | None = None,
+        k: int = 5,
+        cal: ModeCalibration | None = None,
+    ) -> SearchResult:
         cal = cal or self._calibration
         fused = self.fuse(signals, cal, snap).astype(np.float64)
         if types is not None:
@@ -385,8 +419,9 @@ class HybridSearch:
             best_other = fused[order[1]] if rank == 0 and len(order) > 1 else fused[order[0]] if rank else 0.0
             features = self.features(signals, fused, i, best_other)
             doc = snap.docs[i]
-            hits.append(SearchHit(doc.id, doc.type, doc.title, round(float(fused[i]), 4),
-                                  round(cal.confidence(features), 4)))
+            hits.append(
+                SearchHit(doc.id, doc.type, doc.title, round(float(fused[i]), 4), round(cal.confidence(features), 4))
+            )
         top = hits[0].confidence
         if top >= cal.answer_threshold:
             return SearchResult("answer", hits[:k])

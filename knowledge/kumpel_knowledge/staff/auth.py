@@ -20,8 +20,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..core.deps import get_session, get_settings_dep
-from .models import StaffUser
 from ..core.settings import Settings
+from .models import StaffUser
 
 ROLES = ("viewer", "editor", "admin")
 _hasher = PasswordHasher()

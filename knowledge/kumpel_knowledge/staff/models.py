@@ -1,5 +1,4 @@
-"""Tables of the staff side: accounts and the audit log.
-"""
+"""Tables of the staff side: accounts and the audit log."""
 
 from __future__ import annotations
 

@@ -9,10 +9,10 @@ from pydantic import BaseModel
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from .auth import StaffIdentity, authenticate, issue_token, require_role
-from .models import AuditLog
 from ..core.deps import get_session, get_settings_dep
 from ..core.settings import Settings
+from .auth import StaffIdentity, authenticate, issue_token, require_role
+from .models import AuditLog
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 staff_router = APIRouter(prefix="/api/v1/staff", tags=["staff"])
@@ -58,8 +58,15 @@ def list_audit(
     total = session.scalar(select(func.count()).select_from(AuditLog)) or 0
     rows = session.scalars(select(AuditLog).order_by(AuditLog.id.desc()).limit(limit).offset(offset))
     items = [
-        {"id": r.id, "at": r.at.isoformat(), "username": r.username, "action": r.action,
-         "entity_type": r.entity_type, "entity_id": r.entity_id, "detail": r.detail}
+        {
+            "id": r.id,
+            "at": r.at.isoformat(),
+            "username": r.username,
+            "action": r.action,
+            "entity_type": r.entity_type,
+            "entity_id": r.entity_id,
+            "detail": r.detail,
+        }
         for r in rows
     ]
     return {"total": total, "items": items}

@@ -65,22 +65,32 @@ def dog_tax_estimate(session: Session, data: dict[str, Any]) -> dict[str, Any] |
     elif dogs == 1:
         detail = "für einen Hund"
     else:
-        detail = f"für diesen Hund, weil dann {dogs} Hunde in Ihrem Haushalt angemeldet sind ({rate.label}, {rate.unit})"
+        detail = (
+            f"für diesen Hund, weil dann {dogs} Hunde in Ihrem Haushalt angemeldet sind ({rate.label}, {rate.unit})"
+        )
     relief = str(data.get("Antrag.ErmaessigungBefreiung") or "keine")
     text = f"Voraussichtliche Hundesteuer {detail}: {euro(rate.amount_eur)} im Jahr."
     if dangerous and dogs > 1:
         several = [r for r in rates if r.dangerous and 1 < r.dogs <= dogs]
         if several:
             higher = max(several, key=lambda r: r.dogs)
-            text += f" Lebt ein weiterer gefährlicher Hund in Ihrem Haushalt, sind es {euro(higher.amount_eur)} je Hund."
+            text += (
+                f" Lebt ein weiterer gefährlicher Hund in Ihrem Haushalt, sind es {euro(higher.amount_eur)} je Hund."
+            )
     if relief != "keine":
-        text += " Über die beantragte Ermäßigung oder Befreiung entscheidet das Steueramt; sie ist hier nicht eingerechnet."
+        text += (
+            " Über die beantragte Ermäßigung oder Befreiung entscheidet das Steueramt; sie ist hier nicht eingerechnet."
+        )
     text += f" (Quelle: {service.name}, {service.source_url}, Stand: {service.last_reviewed:%d.%m.%Y})"
     return {
         "text": text,
         "amount_eur": rate.amount_eur,
         "rate_label": rate.label,
-        "source": {"title": service.name, "url": service.source_url, "last_reviewed": service.last_reviewed.isoformat()},
+        "source": {
+            "title": service.name,
+            "url": service.source_url,
+            "last_reviewed": service.last_reviewed.isoformat(),
+        },
     }
 
 

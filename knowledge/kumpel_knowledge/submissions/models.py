@@ -1,5 +1,4 @@
-"""The table of form submissions from the chat.
-"""
+"""The table of form submissions from the chat."""
 
 from __future__ import annotations
 

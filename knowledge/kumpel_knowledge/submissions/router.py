@@ -19,15 +19,15 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..core.clock import Clock
 from ..core.deps import get_clock, get_session, get_settings_dep
+from ..core.settings import Settings
 from ..staff import audit
 from ..staff.auth import StaffIdentity, require_role
-from .models import Submission
-from ..core.clock import Clock
-from ..core.settings import Settings
 from . import store
 from .estimate import ESTIMATORS
 from .forms import FORMS
+from .models import Submission
 
 router = APIRouter(tags=["submissions"])
 
@@ -170,7 +170,10 @@ def export_submissions(
         query = query.where(Submission.form == form)
     rows = list(session.scalars(query).all())
     _audit(session, user, "export", [row.reference for row in rows])
-    headers = {"Cache-Control": "no-store", "Content-Disposition": f'attachment; filename="kumpel-submissions.{format}"'}
+    headers = {
+        "Cache-Control": "no-store",
+        "Content-Disposition": f'attachment; filename="kumpel-submissions.{format}"',
+    }
     if format == "csv":
         return Response("\ufeff" + store.export_csv(rows), media_type="text/csv; charset=utf-8", headers=headers)
     payload = json.dumps({"items": [store.submission_dict(row) for row in rows]}, ensure_ascii=False)

@@ -14,8 +14,8 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from .models import Submission
 from .forms import FORMS
+from .models import Submission
 
 # Spreadsheet programs run cells starting with these as formulas (CSV injection, OWASP).
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
