@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
+from typing import Any
 
 import pytest
 
@@ -13,7 +14,7 @@ BUERGERBUERO = "Mo-We 08:00-16:00; Th 08:00-18:00; Fr 08:00-12:30; PH off"
 SPLIT_DAY = "Mo-Fr 08:00-12:00; Th 08:00-12:00,14:00-18:00; PH off"
 
 
-def hours(expression: str = BUERGERBUERO, **kwargs) -> OfficeHours:  # type: ignore[no-untyped-def]
+def hours(expression: str = BUERGERBUERO, **kwargs: Any) -> OfficeHours:
     return OfficeHours(expression, holiday_region="NW", **kwargs)
 
 

@@ -67,7 +67,7 @@ def add_staff(client: TestClient, username: str, role: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
 
-def submit(client: TestClient, key: str = "conv-1:dog_tax_registration:1732212000.5", **overrides: Any):  # type: ignore[no-untyped-def]
+def submit(client: TestClient, key: str = "conv-1:dog_tax_registration:1732212000.5", **overrides: Any):
     body = {"form": "dog_tax_registration", "data": dict(DOG_TAX), "language": "de"}
     body.update(overrides)
     headers = {"Idempotency-Key": key, "Authorization": f"Bearer {ACTION_TOKEN}"}

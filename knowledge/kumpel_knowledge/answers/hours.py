@@ -15,7 +15,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import holidays
-from opening_hours import OpeningHours, ParserError, State
+from opening_hours import OpeningHours, ParserError, State  # type: ignore[attr-defined]  # stub omits ParserError
 
 Interval = tuple[datetime, datetime]
 SEARCH_DAYS = 60

@@ -8,7 +8,7 @@ whole, never queried by part, and the same column type works on SQLite and Postg
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
@@ -111,14 +111,15 @@ def column_default(model: type[Base], name: str) -> Any:
     if default is None:
         return None
     if default.is_callable:
-        return default.arg(None)  # type: ignore[operator]  # SQLAlchemy wraps ``list`` as fn(context)
-    return default.arg  # type: ignore[union-attr]
+        return default.arg(None)  # SQLAlchemy wraps ``list`` as fn(context)
+    return default.arg
 
 
 def find_entry(session: Session, entry_id: str) -> Service | Office | Faq | None:
     """The service, office or FAQ entry with this id, whichever table holds it."""
     for model in (Service, Office, Faq):
-        found = session.get(model, entry_id)
+        # mypy joins the three classes to Base in the loop; the row is of the class it was looked up in.
+        found = cast("Service | Office | Faq | None", session.get(model, entry_id))
         if found is not None:
             return found
     return None

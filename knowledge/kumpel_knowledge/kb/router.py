@@ -24,7 +24,12 @@ from .models import Faq, Notice, Office, Service
 router = APIRouter(prefix="/api/v1/kb", tags=["curation"])
 
 Kind = Literal["services", "offices", "faqs", "notices"]
-MODELS: dict[str, type] = {"services": Service, "offices": Office, "faqs": Faq, "notices": Notice}
+MODELS: dict[str, type[Service | Office | Faq | Notice]] = {
+    "services": Service,
+    "offices": Office,
+    "faqs": Faq,
+    "notices": Notice,
+}
 TO_ENTRY: dict[str, Callable[[Any], dict[str, Any]]] = {
     "services": interchange.service_to_entry,
     "offices": interchange.office_to_entry,

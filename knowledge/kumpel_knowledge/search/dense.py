@@ -10,8 +10,12 @@ import warnings
 from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
 
 log = logging.getLogger(__name__)
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[2] / "models" / "multilingual-e5-small"
@@ -41,7 +45,7 @@ class DenseEncoder:
         # one query embedding 15x slower under load (3.3 s vs 210 ms median, measured).
         # None keeps torch's default (all cores) for a dedicated machine.
         self.torch_threads = torch_threads
-        self._model = None
+        self._model: SentenceTransformer | None = None
         self._load_lock = threading.Lock()
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_lock = threading.Lock()
@@ -55,10 +59,12 @@ class DenseEncoder:
         is_e5 = "e5" in self.model_name_or_path.lower()
         self.query_prefix, self.passage_prefix = (E5_QUERY, E5_PASSAGE) if is_e5 else ("", "")
 
-    def _load(self):  # type: ignore[no-untyped-def]
-        if self._model is None:
+    def _load(self) -> SentenceTransformer:
+        model = self._model
+        if model is None:
             with self._load_lock:
-                if self._model is None:
+                model = self._model
+                if model is None:
                     path = Path(self.model_name_or_path)
                     if self.model_name_or_path == str(DEFAULT_MODEL_DIR) and not path.is_dir():
                         raise FileNotFoundError(
@@ -72,7 +78,7 @@ class DenseEncoder:
                     model = SentenceTransformer(self.model_name_or_path, device="cpu")
                     self._embed_one = _direct_embedder(model)
                     self._model = model
-        return self._model
+        return model
 
     def encode_query(self, text: str) -> np.ndarray:
         """The embedding of one question (query prefix added), shape (dim,)."""
@@ -155,19 +161,19 @@ class DenseEncoder:
                         self._cache.popitem(last=False)
         rows = []
         for key in keyed:
-            vec = fresh.get(key)
-            if vec is None:
+            row = fresh.get(key)
+            if row is None:
                 with self._cache_lock:
-                    vec = self._cache.get(key)
-            if vec is None:  # evicted meanwhile by another thread
-                vec = self.encode([key[len(prefix) :]], passage=passage, use_cache=False)[0]
-            rows.append(vec)
+                    row = self._cache.get(key)
+            if row is None:  # evicted meanwhile by another thread
+                row = self.encode([key[len(prefix) :]], passage=passage, use_cache=False)[0]
+            rows.append(row)
         if not rows:
             return np.zeros((0, 0), dtype=np.float32)
         return np.vstack(rows)
 
 
-def _direct_embedder(model) -> Callable[[str], np.ndarray] | None:  # type: ignore[no-untyped-def]
+def _direct_embedder(model: SentenceTransformer) -> Callable[[str], np.ndarray] | None:
     """A faster way to embed one text when the pipeline is plain mean pooling.
 
     ``SentenceTransformer.encode`` spends ~3 ms per call on bookkeeping (device checks,
@@ -178,7 +184,7 @@ def _direct_embedder(model) -> Callable[[str], np.ndarray] | None:  # type: igno
     """
     import torch
 
-    modules = list(model)
+    modules: list[Any] = list(model)  # sentence-transformers modules, inspected by duck typing
     names = [type(m).__name__ for m in modules]
     if names not in (["Transformer", "Pooling"], ["Transformer", "Pooling", "Normalize"]):
         return None
@@ -201,17 +207,17 @@ def _direct_embedder(model) -> Callable[[str], np.ndarray] | None:  # type: igno
     network.eval()
     max_length = int(transformer.max_seq_length or 512)
 
-    def run_eager(input_ids, attention_mask):  # type: ignore[no-untyped-def]
+    def run_eager(input_ids: Any, attention_mask: Any) -> Any:
         return network(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
 
-    def embed_with(run) -> Callable[[str], np.ndarray]:  # type: ignore[no-untyped-def]
+    def embed_with(run: Callable[[Any, Any], Any]) -> Callable[[str], np.ndarray]:
         def embed(text: str) -> np.ndarray:
             with torch.inference_mode():
                 encoded = tokenizer([text], return_tensors="pt", truncation=True, max_length=max_length)
                 tokens = run(encoded["input_ids"], encoded["attention_mask"])[0]
                 vector = tokens.mean(dim=0)
                 vector = vector / vector.norm().clamp_min(1e-12)
-            return vector.numpy().astype(np.float32)
+            return cast(np.ndarray, vector.numpy().astype(np.float32))
 
         return embed
 
@@ -229,7 +235,7 @@ def _direct_embedder(model) -> Callable[[str], np.ndarray] | None:  # type: igno
     return eager
 
 
-def _frozen_network(network, tokenizer):  # type: ignore[no-untyped-def]
+def _frozen_network(network: Any, tokenizer: Any) -> Callable[[Any, Any], Any] | None:
     """The network traced and frozen by TorchScript: ~20 % less time per question (measured
     17.5 vs 22.2 ms for e5-small on one thread), same arithmetic in float32. None if it fails."""
     import torch
@@ -238,13 +244,16 @@ def _frozen_network(network, tokenizer):  # type: ignore[no-untyped-def]
         example = tokenizer(["query: Wo melde ich meinen Hund an?"], return_tensors="pt")
         with torch.inference_mode(False), torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # tracer warnings about Python control flow in the model
-            traced = torch.jit.trace(network, (example["input_ids"], example["attention_mask"]), strict=False)
+            # torch.jit.trace carries no annotations in torch's own code.
+            traced = torch.jit.trace(  # type: ignore[no-untyped-call]
+                network, (example["input_ids"], example["attention_mask"]), strict=False
+            )
             frozen = torch.jit.optimize_for_inference(torch.jit.freeze(traced.eval()))
     except Exception as exc:  # noqa: BLE001 - tracing fails in many ways for exotic models
         log.info("embedding network not traceable (%s); using it eagerly", exc)
         return None
 
-    def run(input_ids, attention_mask):  # type: ignore[no-untyped-def]
+    def run(input_ids: Any, attention_mask: Any) -> Any:
         out = frozen(input_ids, attention_mask)
         return out["last_hidden_state"] if isinstance(out, dict) else out[0]
 

@@ -316,12 +316,11 @@ class HybridSearch:
         best_possible = known_mass = 0.0
         for term in terms:
             term_id = self._word_vocab.get(term)
-            known = term_id is not None and term_id < snap.n_word_terms and snap.word_idf[term_id] > 0
-            if known:
-                ids.append(term_id)  # type: ignore[arg-type]
+            if term_id is not None and term_id < snap.n_word_terms and snap.word_idf[term_id] > 0:  # a known term
+                ids.append(term_id)
                 weights.append(1.0)
-                best_possible += float(snap.word_idf[term_id])  # type: ignore[index]
-                known_mass += float(snap.word_idf[term_id])  # type: ignore[index]
+                best_possible += float(snap.word_idf[term_id])
+                known_mass += float(snap.word_idf[term_id])
                 continue
             best_possible += unseen_idf
             if len(term) >= FUZZY_MIN_LEN and not term.isdigit():
@@ -410,8 +409,8 @@ class HybridSearch:
         fused = self.fuse(signals, cal, snap).astype(np.float64)
         if types is not None:
             fused = np.where(np.isin(snap.types, list(types)), fused, -np.inf)
-        order = np.argsort(-fused, kind="stable")[: max(k, MAX_CLARIFY, 2)]
-        order = [i for i in order if np.isfinite(fused[i])]
+        candidates = np.argsort(-fused, kind="stable")[: max(k, MAX_CLARIFY, 2)]
+        order = [i for i in candidates if np.isfinite(fused[i])]
         if not order:
             return SearchResult("unknown", [])
         hits = []

@@ -12,7 +12,7 @@ import re
 import unicodedata
 from functools import lru_cache
 
-from ..core.text import fold
+from ..core.text import fold as fold  # re-exported: the search folds words through this module
 
 _WORD = re.compile(r"[^\W\d_]+|\d+", re.UNICODE)
 _UNFOLD = (("ae", "ä"), ("oe", "ö"), ("ue", "ü"))

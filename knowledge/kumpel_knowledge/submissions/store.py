@@ -7,10 +7,10 @@ import io
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import CursorResult, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -144,6 +144,7 @@ def export_csv(submissions: list[Submission]) -> str:
 
 def purge_expired(session: Session, now: datetime) -> int:
     """Delete every submission whose retention ended before ``now``; returns how many were deleted."""
-    result = session.execute(delete(Submission).where(Submission.expires_at < now))
+    # A DELETE's result is a CursorResult (it has rowcount); Session.execute is typed as the general Result.
+    result = cast("CursorResult[Any]", session.execute(delete(Submission).where(Submission.expires_at < now)))
     session.commit()
     return int(result.rowcount or 0)
