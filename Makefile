@@ -1,19 +1,25 @@
 # Kumpel: `make run` sets up (idempotent) and starts everything; `make test` runs all tests.
-.PHONY: setup run chat train test test-fast bench clean
+.PHONY: setup run chat train test test-fast lint format typecheck validate check bench clean
 
-PYTHON ?= python3
+RASA_VENV := .venv/rasa/bin
+KNOWLEDGE_VENV := .venv/knowledge/bin
+# Python code of each venv: the knowledge service and its tests run on 3.11, the Rasa side on 3.10.
+KNOWLEDGE_CODE := knowledge/kumpel_knowledge knowledge/alembic tests/knowledge tests/browser \
+	bench/search_quality.py bench/search_latency.py bench/answer_bench.py bench/webchat_browser.py
+RASA_CODE := bot actions stack/kumpel_stack tests/bot tests/actions tests/forms tests/channels tests/nlu \
+	tests/integration bench/nlu_eval.py bench/forms_bench.py bench/rest_latency.py
 
 setup:
 	bash bot/setup.sh
 
 run: setup
-	$(PYTHON) bot/stack.py run
+	$(RASA_VENV)/kumpel-stack run
 
 chat:
-	$(PYTHON) bot/chat.py
+	$(RASA_VENV)/kumpel-chat
 
 train:
-	RASA_TELEMETRY_ENABLED=false .venv/rasa/bin/rasa train --config config.yml --domain domain.yml --data nlu_data --out models
+	RASA_TELEMETRY_ENABLED=false $(RASA_VENV)/kumpel-rasa train --config config.yml --domain domain.yml --data nlu_data --out models
 
 test: setup
 	bash tests/run.sh
@@ -21,6 +27,30 @@ test: setup
 # Unit tests only (no stack start): quick feedback while coding.
 test-fast:
 	bash tests/run.sh -m "not integration and not browser"
+
+# ruff (lint + format check) over the whole tree; the configuration is the root pyproject.toml.
+lint:
+	$(KNOWLEDGE_VENV)/ruff check .
+	$(KNOWLEDGE_VENV)/ruff format --check .
+
+format:
+	$(KNOWLEDGE_VENV)/ruff check --fix .
+	$(KNOWLEDGE_VENV)/ruff format .
+
+# mypy in each venv, so that it sees the libraries that code really runs with.
+typecheck:
+	$(KNOWLEDGE_VENV)/mypy --config-file knowledge/pyproject.toml $(KNOWLEDGE_CODE)
+	$(RASA_VENV)/mypy $(RASA_CODE)
+
+# Rasa's own consistency check of domain, training data, rules and config; errors fail it. Its four
+# warnings are expected: choose_entry comes only from buttons, and utter_default,
+# utter_knowledge_unavailable and utter_action_unavailable are uttered by code, not by rules.
+validate:
+	RASA_TELEMETRY_ENABLED=false $(RASA_VENV)/rasa data validate \
+		--config config.yml --domain domain.yml --data nlu_data
+
+# Everything CI runs before the tests.
+check: lint typecheck validate
 
 bench:
 	bash bench/run.sh

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import logging
-import os
 from abc import ABCMeta, abstractmethod
-from typing import Any, Optional
+from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.clock import Clock, clock_from_settings
 from actions.knowledge_client import KnowledgeClient, KnowledgeServiceError
 from actions.replies import reply_for
+from actions.settings import get_settings
 
 logger = logging.getLogger(__name__)
 
@@ -21,24 +22,21 @@ SLOT_OFFICE_ID = "office_id"
 SLOT_ENTITY_ID = "entity_id"
 SLOT_ENTITY_TOPIC = "entity_topic"
 TOPICS = {"service", "opening_hours", "contact", "fees", "documents", "office", "faq", "auto"}
-# Test seam: integration tests pin the clock so that "open now?" answers are reproducible.
-FIXED_NOW_ENV = "KUMPEL_FIXED_NOW"
-
-
-def fixed_now() -> Optional[str]:
-    return os.environ.get(FIXED_NOW_ENV) or None
 
 
 class KnowledgeAnswerAction(Action, metaclass=ABCMeta):  # abstract: rasa-sdk registers only its concrete subclasses
     """Asks the knowledge service one question and relays its answer with source and context.
 
     Subclasses name the topic; `name()` stays abstract here so rasa-sdk does not register the base.
+    The question is asked for the moment the clock gives ("is it open now?"); client and clock
+    default to the settings, tests pass a fake of each.
     """
 
     topic: str = "auto"
 
-    def __init__(self, client: Optional[KnowledgeClient] = None) -> None:
+    def __init__(self, client: KnowledgeClient | None = None, clock: Clock | None = None) -> None:
         self.client = client or KnowledgeClient()
+        self.clock = clock or clock_from_settings(get_settings())
 
     @abstractmethod
     def name(self) -> str:
@@ -47,15 +45,13 @@ class KnowledgeAnswerAction(Action, metaclass=ABCMeta):  # abstract: rasa-sdk re
     def question(self, tracker: Tracker) -> str:
         return str(tracker.latest_message.get("text") or "")
 
-    def entity_id(self, tracker: Tracker) -> Optional[str]:
+    def entity_id(self, tracker: Tracker) -> str | None:
         return None
 
     def topic_for(self, tracker: Tracker) -> str:
         return self.topic
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         topic = self.topic_for(tracker)
         context = {
             SLOT_SERVICE_ID: tracker.get_slot(SLOT_SERVICE_ID),
@@ -63,7 +59,11 @@ class KnowledgeAnswerAction(Action, metaclass=ABCMeta):  # abstract: rasa-sdk re
         }
         try:
             answer = await self.client.answer(
-                self.question(tracker), topic, context=context, entity_id=self.entity_id(tracker), now=fixed_now()
+                self.question(tracker),
+                topic,
+                context=context,
+                entity_id=self.entity_id(tracker),
+                now=self.clock().isoformat(),
             )
         except KnowledgeServiceError as error:
             # No user text in the log: it may hold personal data.
@@ -128,7 +128,7 @@ class ActionAnswerChoice(KnowledgeAnswerAction):
     def name(self) -> str:
         return "action_answer_choice"
 
-    def entity_id(self, tracker: Tracker) -> Optional[str]:
+    def entity_id(self, tracker: Tracker) -> str | None:
         return tracker.get_slot(SLOT_ENTITY_ID)
 
     def topic_for(self, tracker: Tracker) -> str:
@@ -139,8 +139,6 @@ class ActionAnswerChoice(KnowledgeAnswerAction):
         # The payload is no question; the entry id says what to answer about.
         return str(tracker.get_slot(SLOT_ENTITY_ID) or "Auswahl")
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         events = await super().run(dispatcher, tracker, domain)
         return events + [SlotSet(SLOT_ENTITY_ID, None), SlotSet(SLOT_ENTITY_TOPIC, None)]

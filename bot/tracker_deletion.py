@@ -1,13 +1,14 @@
 """Delete one conversation from whichever tracker store Rasa was configured with.
 
-Rasa 3.6 has no ``delete`` on its tracker stores, so the channel reaches into the concrete
-store: SQL (SQLite by default, PostgreSQL), Redis and in-memory are supported.
+Rasa 3.6 has no ``delete`` on its tracker stores, so this reaches into the concrete store: SQL
+(SQLite by default, PostgreSQL), Redis and in-memory are supported. Used by the socket.io channel
+("delete my conversation") and by the retaining SQL tracker store (bot/tracker_store.py).
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any, List
+from typing import Any
 
 logger = logging.getLogger(__name__)
 
@@ -16,13 +17,13 @@ class TrackerDeletionUnsupported(RuntimeError):
     """The configured tracker store has no known way to delete a conversation."""
 
 
-def concrete_stores(tracker_store: Any) -> List[Any]:
+def concrete_stores(tracker_store: Any) -> list[Any]:
     """Unwrap Rasa's wrappers (FailSafe, Awaitable) down to the stores that hold data.
 
     The fail-safe wrapper's in-memory fallback is included once it was created, because a
     conversation may have landed there while the primary store was down.
     """
-    stores: List[Any] = []
+    stores: list[Any] = []
     pending = [tracker_store]
     while pending:
         store = pending.pop()
@@ -64,7 +65,5 @@ def delete_conversation(tracker_store: Any, sender_id: str) -> int:
         elif isinstance(store, InMemoryTrackerStore):
             removed += int(store.store.pop(sender_id, None) is not None)
         else:
-            raise TrackerDeletionUnsupported(
-                f"Deleting a conversation is not supported for {type(store).__name__}"
-            )
+            raise TrackerDeletionUnsupported(f"Deleting a conversation is not supported for {type(store).__name__}")
     return removed

@@ -22,20 +22,20 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Optional, Text, Union
+from typing import Any
 
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import func, select
 
-from bot.channels.tracker_deletion import delete_conversation
+from bot.tracker_deletion import delete_conversation
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_PURGE_INTERVAL_SECONDS = 300.0
 
 
-def _seconds(value: Union[int, float, str, None], name: str) -> float:
+def _seconds(value: float | str | None, name: str) -> float:
     """Endpoint values arrive as strings after ${VAR} substitution; "" means not set."""
     if value is None or str(value).strip() == "":
         return 0.0
@@ -54,8 +54,8 @@ class RetainingSQLTrackerStore(SQLTrackerStore):
     def __init__(
         self,
         *args: Any,
-        retention_seconds: Union[int, float, str, None] = None,
-        purge_interval_seconds: Union[int, float, str, None] = DEFAULT_PURGE_INTERVAL_SECONDS,
+        retention_seconds: float | str | None = None,
+        purge_interval_seconds: float | str | None = DEFAULT_PURGE_INTERVAL_SECONDS,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -64,7 +64,7 @@ class RetainingSQLTrackerStore(SQLTrackerStore):
         self._next_purge = 0.0
         self.purge_expired()
 
-    def purge_expired(self, now: Optional[float] = None) -> int:
+    def purge_expired(self, now: float | None = None) -> int:
         """Delete every conversation whose newest event is older than the retention; returns events deleted."""
         if not self.retention_seconds:
             return 0
@@ -85,7 +85,7 @@ class RetainingSQLTrackerStore(SQLTrackerStore):
         if self.retention_seconds and time.time() >= self._next_purge:
             self.purge_expired()
 
-    def _unless_expired(self, tracker: Optional[DialogueStateTracker]) -> Optional[DialogueStateTracker]:
+    def _unless_expired(self, tracker: DialogueStateTracker | None) -> DialogueStateTracker | None:
         """The tracker, or None after deleting it if it has been idle too long (between two purges).
 
         Judged from the events just read (the newest is always in the current session), so a
@@ -98,10 +98,10 @@ class RetainingSQLTrackerStore(SQLTrackerStore):
         delete_conversation(self, tracker.sender_id)
         return None
 
-    async def retrieve(self, sender_id: Text) -> Optional[DialogueStateTracker]:
+    async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
         return self._unless_expired(await super().retrieve(sender_id))
 
-    async def retrieve_full_tracker(self, conversation_id: Text) -> Optional[DialogueStateTracker]:
+    async def retrieve_full_tracker(self, conversation_id: str) -> DialogueStateTracker | None:
         return self._unless_expired(await super().retrieve_full_tracker(conversation_id))
 
     async def save(self, tracker: DialogueStateTracker) -> None:

@@ -13,7 +13,7 @@ KNOWLEDGE_SUITES=$(existing tests/knowledge tests/browser)
 
 if [ -n "$KNOWLEDGE_SUITES" ]; then
   echo "==> knowledge venv: $KNOWLEDGE_SUITES"
-  PYTHONPATH=knowledge .venv/knowledge/bin/python -m pytest $KNOWLEDGE_SUITES "$@" || status=1
+  .venv/knowledge/bin/python -m pytest $KNOWLEDGE_SUITES "$@" || status=1
 fi
 if [ -n "$RASA_SUITES" ]; then
   echo "==> rasa venv: $RASA_SUITES"

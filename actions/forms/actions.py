@@ -14,20 +14,20 @@ exactly once) or just clears the slots.
 from __future__ import annotations
 
 import logging
-import os
 from abc import ABCMeta, abstractmethod
-from datetime import date, datetime
-from typing import Any, Optional
-from zoneinfo import ZoneInfo
+from datetime import date, tzinfo
+from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.clock import Clock, clock_from_settings
 from actions.forms.engine import CONFIRM, export_data, prompt_for, step
 from actions.forms.spec import FormSpec, all_forms, load_spec
 from actions.knowledge_client import KnowledgeClient, KnowledgeServiceError
 from actions.replies import reply_for
+from actions.settings import get_settings
 
 logger = logging.getLogger(__name__)
 
@@ -36,9 +36,6 @@ SLOT_FORM_STATUS = "form_status"
 REQUESTED_SLOT = "requested_slot"
 STATUS_CONFIRMED = "confirmed"
 STATUS_CANCELLED = "cancelled"
-TIMEZONE = ZoneInfo("Europe/Berlin")
-# Same test seam as the knowledge actions: integration tests pin the clock.
-FIXED_NOW_ENV = "KUMPEL_FIXED_NOW"
 INTENT_TOPICS = {
     "ask_service": "service",
     "ask_opening_hours": "opening_hours",
@@ -48,16 +45,9 @@ INTENT_TOPICS = {
 }
 
 
-def fixed_now() -> Optional[str]:
-    return os.environ.get(FIXED_NOW_ENV) or None
-
-
-def today_in_city() -> date:
-    """Today's date in Europe/Berlin (or the pinned test clock)."""
-    pinned = fixed_now()
-    if pinned:
-        return datetime.fromisoformat(pinned).date()
-    return datetime.now(TIMEZONE).date()
+def today_in_city(clock: Clock, city_tz: tzinfo) -> date:
+    """Today's date in the city's time zone (``KUMPEL_TIMEZONE``, Europe/Berlin) by ``clock``."""
+    return clock().astimezone(city_tz).date()
 
 
 def latest_user_timestamp(tracker: Tracker) -> float:
@@ -67,7 +57,7 @@ def latest_user_timestamp(tracker: Tracker) -> float:
     return 0.0
 
 
-def form_start_timestamp(tracker: Tracker, loop_name: str) -> Optional[float]:
+def form_start_timestamp(tracker: Tracker, loop_name: str) -> float | None:
     """When the current run of the form began: the last activation event of this loop."""
     for event in reversed(tracker.events):
         if event.get("event") == "active_loop" and event.get("name") == loop_name:
@@ -76,10 +66,21 @@ def form_start_timestamp(tracker: Tracker, loop_name: str) -> Optional[float]:
 
 
 class SpecFormValidation(Action, metaclass=ABCMeta):  # abstract: rasa-sdk registers only its concrete subclasses
-    """Validation action of one spec-driven form (``validate_<form>_form``)."""
+    """Validation action of one spec-driven form (``validate_<form>_form``).
 
-    def __init__(self, client: Optional[KnowledgeClient] = None) -> None:
+    The clock decides "today" for the form's dates (in the city's time zone) and "now" for a
+    knowledge question asked in the middle; client, clock and time zone default to the settings.
+    """
+
+    def __init__(
+        self,
+        client: KnowledgeClient | None = None,
+        clock: Clock | None = None,
+        city_tz: tzinfo | None = None,
+    ) -> None:
         self.client = client or KnowledgeClient()
+        self.clock = clock or clock_from_settings(get_settings())
+        self.city_tz = city_tz or get_settings().tz
 
     @property
     @abstractmethod
@@ -89,9 +90,7 @@ class SpecFormValidation(Action, metaclass=ABCMeta):  # abstract: rasa-sdk regis
     def name(self) -> str:
         return f"validate_{self.form}_form"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         spec = load_spec(self.form)
         activating = (tracker.active_loop or {}).get("name") != spec.loop_name
         state = None if activating else tracker.get_slot(SLOT_FORM_DATA)
@@ -102,7 +101,7 @@ class SpecFormValidation(Action, metaclass=ABCMeta):  # abstract: rasa-sdk regis
             spec,
             state,
             str(latest.get("text") or ""),
-            today=today_in_city(),
+            today=today_in_city(self.clock, self.city_tz),
             intent=intent,
             intent_confidence=confidence,
             now_ts=latest_user_timestamp(tracker),
@@ -151,13 +150,13 @@ class SpecFormValidation(Action, metaclass=ABCMeta):  # abstract: rasa-sdk regis
         tracker: Tracker,
         spec: FormSpec,
         question: str,
-        intent: Optional[str],
+        intent: str | None,
     ) -> None:
         """A knowledge question in the middle of a form: answer it, then the form asks again."""
         topic = INTENT_TOPICS.get(intent or "", "auto")
         context = {"service_id": tracker.get_slot("service_id"), "office_id": tracker.get_slot("office_id")}
         try:
-            answer = await self.client.answer(question, topic, context=context, now=fixed_now())
+            answer = await self.client.answer(question, topic, context=context, now=self.clock().isoformat())
         except KnowledgeServiceError as error:
             logger.warning("knowledge service failed during form %s: %s", spec.form, error)
             dispatcher.utter_message(response="utter_knowledge_unavailable")
@@ -184,15 +183,14 @@ for _form in all_forms():
 class ActionFinishForm(Action):
     """After a form ends: submit it exactly once (idempotency key) or just forget a cancelled one."""
 
-    def __init__(self, client: Optional[KnowledgeClient] = None) -> None:
+    def __init__(self, client: KnowledgeClient | None = None) -> None:
+        # No clock: the knowledge service stamps a submission itself.
         self.client = client or KnowledgeClient()
 
     def name(self) -> str:
         return "action_finish_form"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         reset: list[EventType] = [SlotSet(SLOT_FORM_DATA, None), SlotSet(SLOT_FORM_STATUS, None)]
         status = tracker.get_slot(SLOT_FORM_STATUS)
         state = tracker.get_slot(SLOT_FORM_DATA) or {}

@@ -14,7 +14,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any, Optional
+from typing import Any
 
 from actions.forms import parsing
 from actions.forms.parsing import Invalid, ParseResult, Valid
@@ -56,12 +56,16 @@ IBAN_LIKE = re.compile(r"\b([A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]){11,30})\b", re.IGNOREC
 CHIP_LIKE = re.compile(r"(?<![\d])(\d(?:[ \-.]?\d){9,19})(?![\d])")
 EMAIL_LIKE = re.compile(r"[^\s<>,;:()\"']+@[^\s<>,;:()\"']+")
 POSTCODE_CITY = re.compile(r"(?<!\d)(\d{5})\s+([A-Za-zÄÖÜäöüß][a-zäöüß\-]+)")
-STREET_SUFFIXES = r"(?:straße|strasse|str\.|weg|platz|allee|ring|gasse|wall|damm|ufer|markt|pfad|chaussee|hof|steg|kamp)"
+STREET_SUFFIXES = (
+    r"(?:straße|strasse|str\.|weg|platz|allee|ring|gasse|wall|damm|ufer|markt|pfad|chaussee|hof|steg|kamp)"
+)
 STREET_LIKE = re.compile(
     r"((?:[A-ZÄÖÜ][\wäöüß\-]*\s){0,3}[\wäöüß\-]*" + STREET_SUFFIXES + r"\s*\d{1,4}\s?[a-zA-Z]?)(?![\w])",
     re.IGNORECASE,
 )
-STREET_BEFORE_POSTCODE = re.compile(r"([A-ZÄÖÜa-zäöüß][^,\n\d]{1,60}?\s\d{1,4}\s?[a-zA-Z]?)\s*,?\s*(?=\d{5}\s+[A-Za-zÄÖÜäöü])")
+STREET_BEFORE_POSTCODE = re.compile(
+    r"([A-ZÄÖÜa-zäöüß][^,\n\d]{1,60}?\s\d{1,4}\s?[a-zA-Z]?)\s*,?\s*(?=\d{5}\s+[A-Za-zÄÖÜäöü])"
+)
 
 
 @dataclass
@@ -79,9 +83,7 @@ def new_state(spec: FormSpec) -> dict[str, Any]:
 def normalise(text: str) -> str:
     """Drop emoji and control characters, collapse whitespace (values are checked afterwards)."""
     kept = [
-        ch
-        for ch in text or ""
-        if ch == "\n" or (unicodedata.category(ch) not in {"So", "Cs", "Co", "Cn", "Cf", "Cc"})
+        ch for ch in text or "" if ch == "\n" or (unicodedata.category(ch) not in {"So", "Cs", "Co", "Cn", "Cf", "Cc"})
     ]
     return re.sub(r"[ \t]+", " ", "".join(kept)).strip()
 
@@ -184,7 +186,7 @@ def _segment_after(text: str, start: int) -> tuple[int, int]:
     return start, (match.start() if match else len(text))
 
 
-def extract(spec: FormSpec, text: str, pending: Optional[str], values: dict[str, Any], today: date) -> Extraction:
+def extract(spec: FormSpec, text: str, pending: str | None, values: dict[str, Any], today: date) -> Extraction:
     """Find values for all applicable fields in one message."""
     found = Extraction()
     fields = [f for f in spec.fields if spec.is_active(f, {**values})]
@@ -212,14 +214,16 @@ def extract(spec: FormSpec, text: str, pending: Optional[str], values: dict[str,
         postcode_field = by_type["postcode"][0]
         for match in POSTCODE_CITY.finditer(text):
             if found.free(match.start(), match.end()):
-                found.take(postcode_field, match.start(), match.end(), parse_field(postcode_field, match.group(1), today))
+                found.take(
+                    postcode_field, match.start(), match.end(), parse_field(postcode_field, match.group(1), today)
+                )
     if "street" in by_type:
         street_field = by_type["street"][0]
         for pattern in (STREET_BEFORE_POSTCODE, STREET_LIKE):
-            match = pattern.search(text)
-            if match and found.free(match.start(1), match.end(1)) and street_field.name not in found.values:
-                result = parsing.parse_street(_strip_cues(street_field, match.group(1)))
-                found.take(street_field, match.start(1), match.end(1), result, report=False)
+            street = pattern.search(text)
+            if street and found.free(street.start(1), street.end(1)) and street_field.name not in found.values:
+                result = parsing.parse_street(_strip_cues(street_field, street.group(1)))
+                found.take(street_field, street.start(1), street.end(1), result, report=False)
 
     # 2. Dates: a cue word just before a date names its field; otherwise the pending date field.
     date_fields = by_type.get("date", [])
@@ -242,14 +246,14 @@ def extract(spec: FormSpec, text: str, pending: Optional[str], values: dict[str,
         if spec_field.type == "date" or spec_field.name in found.values:
             continue
         for cue in sorted(spec_field.cues, key=len, reverse=True):
-            match = next((m for m in _cue_pattern(cue).finditer(text) if found.free(m.start(), m.end())), None)
-            if not match:
+            cue_match = next((m for m in _cue_pattern(cue).finditer(text) if found.free(m.start(), m.end())), None)
+            if not cue_match:
                 continue
-            seg_start, seg_end = _segment_after(text, match.end())
+            seg_start, seg_end = _segment_after(text, cue_match.end())
             segment = text[seg_start:seg_end].strip()
             if spec_field.type == "chip":
-                digits = re.match(r"[\d \-./]+", segment)
-                segment = digits.group(0) if digits else segment
+                number = re.match(r"[\d \-./]+", segment)
+                segment = number.group(0) if number else segment
                 seg_end = seg_start + len(segment)
             if not segment or not found.free(seg_start, seg_end):
                 continue
@@ -262,13 +266,13 @@ def extract(spec: FormSpec, text: str, pending: Optional[str], values: dict[str,
             result = parse_field(spec_field, segment, today)
             free_text = spec_field.type in FREE_TEXT_TYPES
             if isinstance(result, Valid) or (not free_text and re.search(r"\d", segment)):
-                found.take(spec_field, match.start(), seg_end, result)
+                found.take(spec_field, cue_match.start(), seg_end, result)
                 break
     return found
 
 
-def _cued_field(date_fields: list[FieldSpec], window: str) -> Optional[FieldSpec]:
-    best: Optional[tuple[int, FieldSpec]] = None
+def _cued_field(date_fields: list[FieldSpec], window: str) -> FieldSpec | None:
+    best: tuple[int, FieldSpec] | None = None
     for spec_field in date_fields:
         for cue in spec_field.cues:
             position = window.rfind(cue)
@@ -312,11 +316,11 @@ def leftover(text: str, consumed: list[tuple[int, int]], cues: tuple[str, ...] =
 # ---------------------------------------------------------------- the step
 def step(
     spec: FormSpec,
-    state: Optional[dict[str, Any]],
+    state: dict[str, Any] | None,
     text: str,
     *,
     today: date,
-    intent: Optional[str] = None,
+    intent: str | None = None,
     intent_confidence: float = 0.0,
     now_ts: float = 0.0,
 ) -> StepResult:
@@ -346,7 +350,10 @@ def step(
         return StepResult(state, ["Ich habe keine Antwort erhalten."])
 
     if CANCEL.match(message) or (
-        intent == "stop" and intent_confidence >= 0.9 and len(message) < 40 and not _answers(spec, pending, message, today)
+        intent == "stop"
+        and intent_confidence >= 0.9
+        and len(message) < 40
+        and not _answers(spec, pending, message, today)
     ):
         return StepResult(state, [spec.cancelled_text], "cancelled")
 
@@ -386,7 +393,8 @@ def step(
                 return StepResult(state, [])
             example = spec.params.get("correction_example", "Der Name ist falsch")
             return StepResult(
-                state, [f"Bitte bestätigen Sie mit „Ja“ – oder sagen Sie mir, was falsch ist, zum Beispiel „{example}“."]
+                state,
+                [f"Bitte bestätigen Sie mit „Ja“ – oder sagen Sie mir, was falsch ist, zum Beispiel „{example}“."],
             )
     elif pending == CORRECT:
         if not found.values:
@@ -435,12 +443,16 @@ def _cross_checks(spec: FormSpec, values: dict[str, Any], changed: set[str], tod
             values[spec_field.name] = None
             continue
         deadline = spec_field.params.get("deadline_days")
-        if deadline and spec_field.name in changed and date.fromisoformat(value) + timedelta(days=int(deadline)) < today:
+        if (
+            deadline
+            and spec_field.name in changed
+            and date.fromisoformat(value) + timedelta(days=int(deadline)) < today
+        ):
             messages.append(str(spec_field.params["deadline_warning"]).strip())
     return messages
 
 
-def _correction(spec: FormSpec, state: dict[str, Any], message: str, pending: str) -> Optional[str]:
+def _correction(spec: FormSpec, state: dict[str, Any], message: str, pending: str) -> str | None:
     """'Die Chipnummer ist falsch' -> forget that value, return its field name to ask it again.
 
     Returns CORRECT when the citizen wants to correct something without saying what, and None when
@@ -491,7 +503,7 @@ def format_value(spec_field: FieldSpec, value: Any) -> str:
     return str(value)
 
 
-def summary_text(spec: FormSpec, values: dict[str, Any], estimate_text: Optional[str] = None) -> str:
+def summary_text(spec: FormSpec, values: dict[str, Any], estimate_text: str | None = None) -> str:
     lines = [spec.summary_intro]
     for spec_field in spec.active_fields(values)[1:]:
         lines.append(f"• {spec_field.label}: {format_value(spec_field, values.get(spec_field.name))}")
@@ -500,12 +512,14 @@ def summary_text(spec: FormSpec, values: dict[str, Any], estimate_text: Optional
         lines.append(estimate_text)
     lines.append("")
     example = spec.params.get("correction_example", "Der Name ist falsch")
-    lines.append("Stimmt alles? Dann antworten Sie mit „Ja“ und ich sende die Angaben ab. Wenn etwas falsch ist, "
-                 f"sagen Sie es mir, zum Beispiel „{example}“.")
+    lines.append(
+        "Stimmt alles? Dann antworten Sie mit „Ja“ und ich sende die Angaben ab. Wenn etwas falsch ist, "
+        f"sagen Sie es mir, zum Beispiel „{example}“."
+    )
     return "\n".join(lines)
 
 
-def prompt_for(spec: FormSpec, state: dict[str, Any], estimate_text: Optional[str] = None) -> dict[str, Any]:
+def prompt_for(spec: FormSpec, state: dict[str, Any], estimate_text: str | None = None) -> dict[str, Any]:
     """Text and buttons for the question the form asks next."""
     values = state.get("values") or {}
     pending = state.get("pending") or next_pending(spec, values)

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any, Optional, Union
+from typing import Any
 
 from stdnum import iban as stdnum_iban
 from stdnum.exceptions import ValidationError as StdnumValidationError
@@ -22,7 +22,7 @@ from stdnum.exceptions import ValidationError as StdnumValidationError
 @dataclass(frozen=True)
 class Valid:
     value: Any
-    warning: Optional[str] = None
+    warning: str | None = None
 
 
 @dataclass(frozen=True)
@@ -30,13 +30,36 @@ class Invalid:
     message: str
 
 
-ParseResult = Union[Valid, Invalid]
+ParseResult = Valid | Invalid
 
 MONTHS = {
-    "januar": 1, "jan": 1, "jänner": 1, "februar": 2, "feb": 2, "märz": 3, "maerz": 3, "marz": 3, "mär": 3,
-    "april": 4, "apr": 4, "mai": 5, "juni": 6, "jun": 6, "juli": 7, "jul": 7, "august": 8, "aug": 8,
-    "september": 9, "sep": 9, "sept": 9, "oktober": 10, "okt": 10, "november": 11, "nov": 11,
-    "dezember": 12, "dez": 12,
+    "januar": 1,
+    "jan": 1,
+    "jänner": 1,
+    "februar": 2,
+    "feb": 2,
+    "märz": 3,
+    "maerz": 3,
+    "marz": 3,
+    "mär": 3,
+    "april": 4,
+    "apr": 4,
+    "mai": 5,
+    "juni": 6,
+    "jun": 6,
+    "juli": 7,
+    "jul": 7,
+    "august": 8,
+    "aug": 8,
+    "september": 9,
+    "sep": 9,
+    "sept": 9,
+    "oktober": 10,
+    "okt": 10,
+    "november": 11,
+    "nov": 11,
+    "dezember": 12,
+    "dez": 12,
 }
 RELATIVE_DAYS = {"heute": 0, "gestern": 1, "vorgestern": 2}
 
@@ -47,11 +70,32 @@ WORD_DATE = re.compile(
     re.IGNORECASE,
 )
 RELATIVE_DATE = re.compile(r"\b(heute|gestern|vorgestern)\b", re.IGNORECASE)
-WEEKS_AGO = re.compile(r"\bvor\s+(\d{1,3}|einer|einem|zwei|drei|vier|fünf|sechs)\s+(tag|tagen|woche|wochen)\b", re.I)
+WEEKS_AGO = re.compile(
+    r"\bvor\s+(\d{1,3}|einer|einem|zwei|drei|vier|fünf|sechs)\s+(tag|tagen|woche|wochen)\b", re.IGNORECASE
+)
 NUMBER_WORDS = {
-    "kein": 0, "keine": 0, "keinen": 0, "keiner": 0, "null": 0, "nein": 0, "ein": 1, "eine": 1, "einen": 1,
-    "einer": 1, "einem": 1, "eins": 1, "zwei": 2, "drei": 3, "vier": 4, "fünf": 5, "fuenf": 5, "sechs": 6,
-    "sieben": 7, "acht": 8, "neun": 9, "zehn": 10,
+    "kein": 0,
+    "keine": 0,
+    "keinen": 0,
+    "keiner": 0,
+    "null": 0,
+    "nein": 0,
+    "ein": 1,
+    "eine": 1,
+    "einen": 1,
+    "einer": 1,
+    "einem": 1,
+    "eins": 1,
+    "zwei": 2,
+    "drei": 3,
+    "vier": 4,
+    "fünf": 5,
+    "fuenf": 5,
+    "sechs": 6,
+    "sieben": 7,
+    "acht": 8,
+    "neun": 9,
+    "zehn": 10,
 }
 
 YES_WORDS = re.compile(
@@ -70,7 +114,9 @@ STREET = re.compile(
     r"^([A-Za-zÀ-ÖØ-öø-ÿß][A-Za-zÀ-ÖØ-öø-ÿß\.\-' ]{1,60}?)\s*(\d{1,4}\s?[a-zA-Z]?(?:\s?[-/]\s?\d{1,4}[a-zA-Z]?)?)$"
 )
 POSTCODE = re.compile(r"(?<!\d)(\d{5})(?!\d)")
-EMAIL = re.compile(r"^[A-Za-z0-9._%+\-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9\-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9\-]{1,63})*\.[A-Za-z]{2,24}$")
+EMAIL = re.compile(
+    r"^[A-Za-z0-9._%+\-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9\-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9\-]{1,63})*\.[A-Za-z]{2,24}$"
+)
 DIGITS_ONLY = re.compile(r"\D")
 
 # ISO 11784: the first three digits are an ISO 3166 numeric country code (e.g. 276 Germany)
@@ -104,8 +150,16 @@ def find_dates(text: str, today: date) -> list[tuple[int, int, ParseResult]]:
         try:
             found.append((start, end, Valid(date(year, month, day))))
         except ValueError:
-            found.append((start, end, Invalid(f"Den {day}.{month}.{year} gibt es nicht im Kalender. "
-                                              "Bitte prüfen Sie das Datum (Format: TT.MM.JJJJ).")))
+            found.append(
+                (
+                    start,
+                    end,
+                    Invalid(
+                        f"Den {day}.{month}.{year} gibt es nicht im Kalender. "
+                        "Bitte prüfen Sie das Datum (Format: TT.MM.JJJJ)."
+                    ),
+                )
+            )
 
     for match in NUMERIC_DATE.finditer(text):
         day, month, year = int(match.group(1)), int(match.group(2)), int(match.group(3))
@@ -276,7 +330,9 @@ def parse_count(text: str, maximum: int = 20) -> ParseResult:
             return Invalid("Bitte nennen Sie eine Anzahl als Zahl, zum Beispiel 0 oder 1.")
         number = words[0]
     if number > maximum:
-        return Invalid(f"{number} ist mehr, als ich hier aufnehmen kann (höchstens {maximum}). Bitte prüfen Sie die Zahl.")
+        return Invalid(
+            f"{number} ist mehr, als ich hier aufnehmen kann (höchstens {maximum}). Bitte prüfen Sie die Zahl."
+        )
     return Valid(number)
 
 
@@ -284,7 +340,11 @@ def parse_choice(text: str, options: list[dict[str, Any]]) -> ParseResult:
     """One of the spec's options, matched by its value or one of its words ('Befreiung', 'keine')."""
     value = clean(text).lower()
     for option in options:
-        words = [str(option["value"]).lower(), str(option["label"]).lower(), *[w.lower() for w in option.get("words", [])]]
+        words = [
+            str(option["value"]).lower(),
+            str(option["label"]).lower(),
+            *[w.lower() for w in option.get("words", [])],
+        ]
         if any(re.search(r"(?<![a-zäöüß])" + re.escape(word) + r"(?![a-zäöüß])", value) for word in words):
             return Valid(option["value"])
     labels = ", ".join(f"„{option['label']}“" for option in options)
@@ -295,7 +355,9 @@ def parse_tag_number(text: str) -> ParseResult:
     """Number of the dog tax tag (Hundesteuermarke): 1 to 8 digits."""
     match = re.search(r"(?<!\d)(\d{1,8})(?!\d)", text or "")
     if not match or re.search(r"\d{9,}", text or ""):
-        return Invalid("Die Nummer der Hundesteuermarke hat bis zu 8 Ziffern (sie steht auf der Marke), zum Beispiel 1234.")
+        return Invalid(
+            "Die Nummer der Hundesteuermarke hat bis zu 8 Ziffern (sie steht auf der Marke), zum Beispiel 1234."
+        )
     return Valid(match.group(1))
 
 
@@ -304,8 +366,10 @@ def parse_meter_number(text: str) -> ParseResult:
     candidate = re.sub(r"(?i)\b(zähler|zaehler|zählernummer|zaehlernummer|nummer|nr)\b[\s.:]*", "", clean(text))
     compact = re.sub(r"[\s\-/]", "", candidate).upper()
     if not re.fullmatch(r"[A-Z0-9]{4,20}", compact) or sum(ch.isdigit() for ch in compact) < 4:
-        return Invalid("Die Zählernummer steht auf dem Wasserzähler (4 bis 20 Zeichen, Ziffern und Buchstaben), "
-                       "zum Beispiel 18-447321.")
+        return Invalid(
+            "Die Zählernummer steht auf dem Wasserzähler (4 bis 20 Zeichen, Ziffern und Buchstaben), "
+            "zum Beispiel 18-447321."
+        )
     return Valid(compact)
 
 

@@ -7,9 +7,9 @@ conditions, cue words) and its closing texts. The generic engine does the rest.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import yaml
 
@@ -17,8 +17,22 @@ SPEC_DIR = Path(__file__).resolve().parent / "specs"
 
 FIELD_TYPES = frozenset(
     {
-        "consent", "yes_no", "person_name", "short_name", "text", "street", "postcode", "email", "date",
-        "chip", "iban", "count", "choice", "tag_number", "meter_number", "meter_reading",
+        "consent",
+        "yes_no",
+        "person_name",
+        "short_name",
+        "text",
+        "street",
+        "postcode",
+        "email",
+        "date",
+        "chip",
+        "iban",
+        "count",
+        "choice",
+        "tag_number",
+        "meter_number",
+        "meter_reading",
     }
 )
 
@@ -51,7 +65,7 @@ class FieldSpec:
     label: str
     export: str
     optional: bool = False
-    when: Optional[Condition] = None
+    when: Condition | None = None
     aliases: tuple[str, ...] = ()
     cues: tuple[str, ...] = ()
     options: tuple[dict[str, Any], ...] = ()
@@ -136,7 +150,16 @@ def parse_spec(raw: dict[str, Any]) -> FormSpec:
             raise SpecError(f"{form}: {spec_field.name} refers to unknown field {after}")
     if not fields or fields[0].type != "consent":
         raise SpecError(f"{form}: the first field must be the privacy consent")
-    known = {"form", "title", "fields", "submitted_text", "cancelled_text", "declined_text", "summary_intro", "estimate"}
+    known = {
+        "form",
+        "title",
+        "fields",
+        "submitted_text",
+        "cancelled_text",
+        "declined_text",
+        "summary_intro",
+        "estimate",
+    }
     return FormSpec(
         form=form,
         title=raw["title"],
@@ -150,7 +173,7 @@ def parse_spec(raw: dict[str, Any]) -> FormSpec:
     )
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_spec(form: str) -> FormSpec:
     """The spec of one form by name (``dog_tax_registration``), read once per process."""
     path = SPEC_DIR / f"{form}.yml"
@@ -164,7 +187,7 @@ def all_forms() -> list[str]:
     return sorted(path.stem for path in SPEC_DIR.glob("*.yml"))
 
 
-def spec_for_loop(loop_name: Optional[str]) -> Optional[FormSpec]:
+def spec_for_loop(loop_name: str | None) -> FormSpec | None:
     """The spec of a Rasa form loop name (``dog_tax_registration_form``), or None."""
     if not loop_name or not loop_name.endswith("_form"):
         return None

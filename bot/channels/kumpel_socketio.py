@@ -17,7 +17,7 @@ credentials.yml::
       user_message_evt: user_uttered
       bot_message_evt: bot_uttered
       session_persistence: true
-      # cors_allowed_origins: "https://www.krefeld.de"   (else env KUMPEL_CORS_ORIGINS)
+      # cors_allowed_origins: "https://www.krefeld.de"   (else env KUMPEL_CORS_ORIGINS, bot/settings.py)
 """
 
 from __future__ import annotations
@@ -25,47 +25,48 @@ from __future__ import annotations
 import inspect
 import json
 import logging
-import os
 import re
 import uuid
-from typing import Any, Awaitable, Callable, Dict, List, Optional, Text, Union
+from collections.abc import Awaitable, Callable
+from typing import Any
 
+import engineio
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput
-
-import bot.rasa_speedups  # noqa: F401  (Rasa's per-turn fixes, also when a model without our NLU component runs)
-import bot.action_unavailable  # noqa: F401  (an apology instead of silence when the action server is down)
 from sanic import Blueprint, Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
-import engineio
 from socketio import AsyncServer
 
-from bot.channels.tracker_deletion import TrackerDeletionUnsupported, delete_conversation
+from bot.settings import ORIGINS_ENV, EngineSettings, get_settings
+from bot.tracker_deletion import TrackerDeletionUnsupported, delete_conversation
 
 logger = logging.getLogger(__name__)
 
 # Origins of the pages that embed the widget in development: the knowledge service serves the demo.
 DEFAULT_DEV_ORIGINS = ("http://127.0.0.1:8000", "http://localhost:8000")
-# Space or comma separated; bot/stack.py sets it to the knowledge service's origins.
-ORIGINS_ENV = "KUMPEL_CORS_ORIGINS"
 SESSION_ID_PATTERN = re.compile(r"^[0-9a-f]{32}$")
 # A message longer than this is cut: nobody types more into a chat, and NLU time grows with length.
 MAX_MESSAGE_CHARS = 2000
 HISTORY_LIMIT = 200
 
 
-def parse_origins(value: Union[None, Text, List[Text]], env: Text) -> List[Text]:
-    """Allowed origins from credentials or the environment; ``*`` is refused in production."""
+def parse_origins(value: None | str | list[str], env: str, configured: str | None = None) -> list[str]:
+    """Allowed origins from credentials, else ``configured`` (``KUMPEL_CORS_ORIGINS``); ``*`` is refused in production.
+
+    Args:
+        value: ``cors_allowed_origins`` from credentials.yml, if given there.
+        env: ``KUMPEL_ENV``.
+        configured: the origins from the settings, used when credentials name none; when empty
+            too, the development defaults (the knowledge service's demo page).
+    """
     if value is None:
-        value = os.environ.get(ORIGINS_ENV) or ",".join(DEFAULT_DEV_ORIGINS)
+        value = configured or ",".join(DEFAULT_DEV_ORIGINS)
     items = value.replace(",", " ").split() if isinstance(value, str) else list(value)
     origins = [item.strip().rstrip("/") for item in items if item and item.strip()]
     if "*" in origins:
         if env == "production":
-            raise ValueError(
-                f"{ORIGINS_ENV} must list the embedding sites' origins; '*' is refused in production"
-            )
+            raise ValueError(f"{ORIGINS_ENV} must list the embedding sites' origins; '*' is refused in production")
         logger.warning("Web chat accepts connections from any origin ('*'): development only")
         return ["*"]
     return origins
@@ -75,25 +76,25 @@ class KumpelSocketIOOutput(OutputChannel):
     """Emits each bot response as one ``bot_uttered`` event to the conversation's room."""
 
     @classmethod
-    def name(cls) -> Text:
+    def name(cls) -> str:
         return "socketio"
 
-    def __init__(self, sio: AsyncServer, bot_message_evt: Text) -> None:
+    def __init__(self, sio: AsyncServer, bot_message_evt: str) -> None:
         self.sio = sio
         self.bot_message_evt = bot_message_evt
 
-    async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
+    async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
         """Send text, buttons, custom payload and attachments together, as the widget shows them."""
         await self.sio.emit(self.bot_message_evt, widget_message(message), room=recipient_id)
 
-    async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
+    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
         await self.send_response(recipient_id, {"text": text})
 
 
-def widget_message(message: Dict[Text, Any], message_id: Optional[Text] = None) -> Dict[Text, Any]:
+def widget_message(message: dict[str, Any], message_id: str | None = None) -> dict[str, Any]:
     """The wire format the widget renders (see webchat/README.md)."""
     buttons = message.get("quick_replies") or message.get("buttons") or []
-    out: Dict[Text, Any] = {
+    out: dict[str, Any] = {
         "message_id": message_id or uuid.uuid4().hex,
         "text": message.get("text") or "",
         "quick_replies": [
@@ -108,13 +109,13 @@ def widget_message(message: Dict[Text, Any], message_id: Optional[Text] = None) 
     return out
 
 
-def history_messages(events: List[Dict[Text, Any]], limit: int = HISTORY_LIMIT) -> List[Dict[Text, Any]]:
+def history_messages(events: list[dict[str, Any]], limit: int = HISTORY_LIMIT) -> list[dict[str, Any]]:
     """User and bot messages of the latest session, in order, from serialised tracker events."""
     start = 0
     for index, event in enumerate(events):
         if event.get("event") == "session_started":
             start = index
-    messages: List[Dict[Text, Any]] = []
+    messages: list[dict[str, Any]] = []
     for event in events[start:]:
         kind = event.get("event")
         if kind == "user":
@@ -145,7 +146,7 @@ class OriginCheckingEngineIOServer(engineio.AsyncServer):
     it. WebSocket, the widget's first transport, needs no CORS headers at all.
     """
 
-    def _cors_headers(self, environ: Dict[Text, Any]) -> List[Any]:
+    def _cors_headers(self, environ: dict[str, Any]) -> list[Any]:
         return []
 
 
@@ -157,7 +158,7 @@ class OriginCheckingSocketServer(AsyncServer):
 class KumpelSocketBlueprint(SocketBlueprint):
     """Remembers the Sanic app so socket handlers can reach the agent's tracker and lock store."""
 
-    def register(self, app: Sanic, options: Dict[Text, Any]) -> None:
+    def register(self, app: Sanic, options: dict[str, Any]) -> None:
         self.ctx.app = app
         super().register(app, options)
 
@@ -166,11 +167,11 @@ class KumpelSocketIOInput(SocketIOInput):
     """Rasa's socket.io channel with history, deletion, a turn-done signal and strict CORS."""
 
     @classmethod
-    def name(cls) -> Text:
+    def name(cls) -> str:
         return "socketio"
 
     @classmethod
-    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
         credentials = credentials or {}
         return cls(
             user_message_evt=credentials.get("user_message_evt", "user_uttered"),
@@ -186,15 +187,16 @@ class KumpelSocketIOInput(SocketIOInput):
 
     def __init__(
         self,
-        user_message_evt: Text = "user_uttered",
-        bot_message_evt: Text = "bot_uttered",
-        namespace: Optional[Text] = None,
+        user_message_evt: str = "user_uttered",
+        bot_message_evt: str = "bot_uttered",
+        namespace: str | None = None,
         session_persistence: bool = True,
-        socketio_path: Optional[Text] = "/socket.io",
-        jwt_key: Optional[Text] = None,
-        jwt_method: Optional[Text] = "HS256",
-        metadata_key: Optional[Text] = "metadata",
-        cors_allowed_origins: Union[None, Text, List[Text]] = None,
+        socketio_path: str | None = "/socket.io",
+        jwt_key: str | None = None,
+        jwt_method: str | None = "HS256",
+        metadata_key: str | None = "metadata",
+        cors_allowed_origins: None | str | list[str] = None,
+        settings: EngineSettings | None = None,
     ) -> None:
         super().__init__(
             user_message_evt,
@@ -206,20 +208,17 @@ class KumpelSocketIOInput(SocketIOInput):
             jwt_method,
             metadata_key,
         )
-        self.cors_allowed_origins = parse_origins(
-            cors_allowed_origins, os.environ.get("KUMPEL_ENV", "development")
-        )
+        settings = settings or get_settings()
+        self.cors_allowed_origins = parse_origins(cors_allowed_origins, settings.env, settings.cors_origins)
 
-    def get_output_channel(self) -> Optional[OutputChannel]:
+    def get_output_channel(self) -> OutputChannel | None:
         if self.sio is None:
             return super().get_output_channel()
         return KumpelSocketIOOutput(self.sio, self.bot_message_evt)
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         """Socket handlers; the HTTP part is Rasa's (health route + socket.io attach)."""
-        origins: Union[Text, List[Text]] = (
-            "*" if self.cors_allowed_origins == ["*"] else self.cors_allowed_origins
-        )
+        origins: str | list[str] = "*" if self.cors_allowed_origins == ["*"] else self.cors_allowed_origins
         sio = OriginCheckingSocketServer(async_mode="sanic", cors_allowed_origins=origins)
         webhook = KumpelSocketBlueprint(sio, self.socketio_path, "kumpel_socketio_webhook", __name__)
         self.sio = sio
@@ -234,12 +233,12 @@ class KumpelSocketIOInput(SocketIOInput):
             app = getattr(webhook.ctx, "app", None)
             return getattr(app.ctx, "agent", None) if app is not None else None
 
-        async def joined_session(sid: Text) -> Optional[Text]:
+        async def joined_session(sid: str) -> str | None:
             session = await sio.get_session(sid, namespace=namespace)
             return session.get("session_id") if session else None
 
         @sio.on("connect", namespace=namespace)
-        async def connect(sid: Text, environ: Dict, auth: Optional[Dict] = None) -> bool:
+        async def connect(sid: str, environ: dict[str, Any], auth: dict[str, Any] | None = None) -> bool:
             if not base.jwt_key:
                 return True
             from rasa.core.channels.channel import decode_bearer_token
@@ -248,11 +247,11 @@ class KumpelSocketIOInput(SocketIOInput):
             return bool(token and decode_bearer_token(token, base.jwt_key, base.jwt_algorithm))
 
         @sio.on("disconnect", namespace=namespace)
-        async def disconnect(sid: Text) -> None:
+        async def disconnect(sid: str) -> None:
             logger.debug("Web chat socket disconnected")
 
         @sio.on("session_request", namespace=namespace)
-        async def session_request(sid: Text, data: Any) -> None:
+        async def session_request(sid: str, data: Any) -> None:
             requested = data.get("session_id") if isinstance(data, dict) else None
             # Only ids of our own shape are accepted; anything else starts a fresh conversation.
             session_id = requested if isinstance(requested, str) and SESSION_ID_PATTERN.match(requested) else None
@@ -261,7 +260,7 @@ class KumpelSocketIOInput(SocketIOInput):
             await sio.save_session(sid, {"session_id": session_id}, namespace=namespace)
             await _maybe_await(sio.enter_room(sid, session_id, namespace=namespace))
             await sio.emit("session_confirm", session_id, room=sid, namespace=namespace)
-            history: List[Dict[Text, Any]] = []
+            history: list[dict[str, Any]] = []
             current = agent()
             if not is_new and current is not None and current.tracker_store is not None:
                 tracker = await current.tracker_store.retrieve(session_id)
@@ -270,7 +269,7 @@ class KumpelSocketIOInput(SocketIOInput):
             await sio.emit("session_history", history, room=sid, namespace=namespace)
 
         @sio.on(self.user_message_evt, namespace=namespace)
-        async def handle_message(sid: Text, data: Any) -> None:
+        async def handle_message(sid: str, data: Any) -> None:
             session_id = await joined_session(sid)
             if not isinstance(data, dict) or session_id is None:
                 logger.debug("Web chat message without a session: ignored")
@@ -309,7 +308,7 @@ class KumpelSocketIOInput(SocketIOInput):
                 await sio.emit("bot_done", {}, room=session_id, namespace=namespace)
 
         @sio.on("delete_session", namespace=namespace)
-        async def delete_session(sid: Text, data: Any) -> Dict[Text, Any]:
+        async def delete_session(sid: str, data: Any) -> dict[str, Any]:
             session_id = await joined_session(sid)
             requested = data.get("session_id") if isinstance(data, dict) else None
             if session_id is None or requested != session_id:

@@ -1,6 +1,6 @@
 """Chat with a running Kumpel in the terminal over the REST channel (standard library only).
 
-    python3 bot/chat.py [--url http://127.0.0.1:5005]
+    kumpel-chat [--url http://127.0.0.1:5005]
 
 Buttons are numbered; type the number to press one. Ctrl-D or "exit" ends the chat.
 """
@@ -14,9 +14,11 @@ import sys
 import urllib.error
 import urllib.request
 import uuid
+from typing import Any
 
 
-def send(url: str, sender: str, text: str) -> list[dict[str, object]]:
+def send(url: str, sender: str, text: str) -> list[dict[str, Any]]:
+    """One turn over the REST channel; returns the bot messages."""
     request = urllib.request.Request(
         f"{url}/webhooks/rest/webhook",
         data=json.dumps({"sender": sender, "message": text}).encode("utf-8"),
@@ -26,10 +28,11 @@ def send(url: str, sender: str, text: str) -> list[dict[str, object]]:
         return list(json.loads(response.read().decode("utf-8")))
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    """``kumpel-chat``: read a line, send it, print the replies and their numbered buttons."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--url", default=os.environ.get("KUMPEL_RASA_URL", "http://127.0.0.1:5005"))
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     sender = f"terminal-{uuid.uuid4().hex[:12]}"
     buttons: list[dict[str, str]] = []
     print("Kumpel im Terminal. Beenden mit Strg-D oder 'exit'.")
@@ -52,9 +55,9 @@ def main() -> int:
         for message in messages:
             if "text" in message:
                 print(f"Kumpel: {message['text']}")
-            for button in message.get("buttons", []) or []:  # type: ignore[union-attr]
-                buttons.append(button)  # type: ignore[arg-type]
-                print(f"  [{len(buttons)}] {button['title']}")  # type: ignore[index]
+            for button in message.get("buttons") or []:
+                buttons.append(button)
+                print(f"  [{len(buttons)}] {button['title']}")
 
 
 if __name__ == "__main__":

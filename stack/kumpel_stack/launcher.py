@@ -1,9 +1,15 @@
 """Start and stop Kumpel's three processes: knowledge service, action server and Rasa.
 
-Standard library only, so that `make run`, the terminal chat and the tests of both venvs can use it.
+Standard library only, so that `make run`, the terminal chat and the tests of both venvs can use it
+(package ``kumpel-stack``, installed editable into both venvs).
 
-    python3 bot/stack.py run            # default ports, prints where to chat, Ctrl-C stops all
-    python3 bot/stack.py run --help
+    kumpel-stack run            # default ports, prints where to chat, Ctrl-C stops all
+    kumpel-stack run --help
+
+Each process runs from its venv's console script or module, never with a PYTHONPATH: the knowledge
+service as ``kumpel-knowledge serve`` (.venv/knowledge), the action server as ``python -m rasa_sdk``
+and the engine as ``kumpel-rasa run`` (.venv/rasa; ``kumpel-rasa`` applies Kumpel's Rasa patches,
+then hands over to Rasa's own CLI).
 """
 
 from __future__ import annotations
@@ -22,13 +28,23 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Optional
+from typing import IO, TYPE_CHECKING, Any
 
-ROOT = Path(__file__).resolve().parent.parent
+if TYPE_CHECKING:  # typing.Self is Python 3.11+; only the type checker reads it here
+    from typing_extensions import Self
+
+# The repository: stack/kumpel_stack/launcher.py -> the root (the package is installed editable).
+ROOT = Path(__file__).resolve().parents[2]
 RASA_VENV = ROOT / ".venv" / "rasa"
 KNOWLEDGE_VENV = ROOT / ".venv" / "knowledge"
 MODELS_DIR = ROOT / "models"
 VAR_DIR = ROOT / "var"
+# What start() runs; all of them come from `make setup` (the console scripts from the editable installs).
+REQUIRED_PROGRAMS = (
+    RASA_VENV / "bin" / "python",
+    RASA_VENV / "bin" / "kumpel-rasa",
+    KNOWLEDGE_VENV / "bin" / "kumpel-knowledge",
+)
 
 # Telemetry is on by default in Rasa; a city's chatbot must not phone home.
 BASE_ENV = {
@@ -39,9 +55,13 @@ BASE_ENV = {
     "HF_HUB_OFFLINE": "1",
     "TRANSFORMERS_OFFLINE": "1",
 }
+# Each venv finds its code through its installed packages; a PYTHONPATH inherited from the caller
+# (possibly meant for the other venv's Python) would mix the two.
+DROPPED_ENV = ("PYTHONPATH",)
 
 
 def free_port() -> int:
+    """A TCP port on the loopback interface that is free right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -54,11 +74,12 @@ class Ports:
     knowledge: int = 8000
 
     @classmethod
-    def free(cls) -> "Ports":
+    def free(cls) -> Ports:
         return cls(rasa=free_port(), actions=free_port(), knowledge=free_port())
 
 
-def http_get(url: str, timeout: float = 2.0) -> Optional[int]:
+def http_get(url: str, timeout: float = 2.0) -> int | None:
+    """The HTTP status of a GET, or None when nothing answers."""
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:
             return int(response.status)
@@ -69,6 +90,7 @@ def http_get(url: str, timeout: float = 2.0) -> Optional[int]:
 
 
 def post_json(url: str, payload: object, timeout: float = 30.0) -> object:
+    """POST ``payload`` as JSON and return the decoded JSON reply."""
     request = urllib.request.Request(
         url, data=json.dumps(payload).encode("utf-8"), headers={"Content-Type": "application/json"}
     )
@@ -78,28 +100,30 @@ def post_json(url: str, payload: object, timeout: float = 30.0) -> object:
 
 @dataclass
 class Process:
+    """One child process with its health URL; its output goes to ``log_path`` or, echoed, to stdout."""
+
     name: str
     command: list[str]
     env: dict[str, str]
     health_url: str
-    log_path: Optional[Path] = None
-    popen: Optional[subprocess.Popen[bytes]] = None
-    _log_file: Optional[IO[bytes]] = None
-    _pump: Optional[threading.Thread] = None
+    log_path: Path | None = None
+    popen: subprocess.Popen[bytes] | None = None
+    _log_file: IO[bytes] | None = None
+    _pump: threading.Thread | None = None
 
     def start(self, echo: bool) -> None:
-        stdout: object
+        stdout: int | IO[bytes]
         if echo:
             stdout = subprocess.PIPE
         else:
             assert self.log_path is not None
-            self._log_file = open(self.log_path, "wb")
+            self._log_file = open(self.log_path, "wb")  # noqa: SIM115 - open for the process's life, closed in stop()
             stdout = self._log_file
         self.popen = subprocess.Popen(
             self.command,
             cwd=ROOT,
             env=self.env,
-            stdout=stdout,  # type: ignore[arg-type]
+            stdout=stdout,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,  # own process group: Ctrl-C and stop() reach its children too
@@ -163,7 +187,7 @@ class Stack:
         return f"http://{self.host}:{self.ports.actions}"
 
     def _env(self) -> dict[str, str]:
-        env = dict(os.environ)
+        env = {key: value for key, value in os.environ.items() if key not in DROPPED_ENV}
         env.update(BASE_ENV)
         env.setdefault("KUMPEL_DATABASE_URL", f"sqlite:///{self.state_dir / 'kumpel.db'}")
         env.setdefault("KUMPEL_TRACKER_DB", str(self.state_dir / "tracker.db"))
@@ -173,7 +197,9 @@ class Stack:
         # The action server proves itself to the knowledge service with this token; a fresh one
         # per start unless the operator sets one.
         env.setdefault("KUMPEL_ACTION_TOKEN", secrets.token_urlsafe(24))
-        env.setdefault("KUMPEL_CORS_ORIGINS", f"http://{self.host}:{self.ports.knowledge} http://localhost:{self.ports.knowledge}")
+        env.setdefault(
+            "KUMPEL_CORS_ORIGINS", f"http://{self.host}:{self.ports.knowledge} http://localhost:{self.ports.knowledge}"
+        )
         env["KUMPEL_ACTION_ENDPOINT_URL"] = f"{self.actions_url}/webhook"
         env["KUMPEL_KNOWLEDGE_URL"] = self.knowledge_url
         env["KUMPEL_RASA_URL"] = self.rasa_url
@@ -183,42 +209,70 @@ class Stack:
 
     def _build(self) -> list[Process]:
         env = self._env()
-        knowledge_env = dict(env, PYTHONPATH=str(ROOT / "knowledge"))
         rasa_bin = RASA_VENV / "bin"
         cors = env["KUMPEL_CORS_ORIGINS"].split()
         return [
             Process(
                 "knowledge",
-                [str(KNOWLEDGE_VENV / "bin" / "python"), "-m", "kumpel_knowledge", "serve",
-                 "--host", self.host, "--port", str(self.ports.knowledge)],
-                knowledge_env,
+                [
+                    str(KNOWLEDGE_VENV / "bin" / "kumpel-knowledge"),
+                    "serve",
+                    "--host",
+                    self.host,
+                    "--port",
+                    str(self.ports.knowledge),
+                ],
+                env,
                 f"{self.knowledge_url}/health",
                 self.state_dir / "knowledge.log",
             ),
             Process(
                 "actions",
-                [str(rasa_bin / "python"), "-m", "rasa_sdk", "--actions", "actions",
-                 "--port", str(self.ports.actions), "--cors", *cors],
+                [
+                    str(rasa_bin / "python"),
+                    "-m",
+                    "rasa_sdk",
+                    "--actions",
+                    "actions",
+                    "--port",
+                    str(self.ports.actions),
+                    "--cors",
+                    *cors,
+                ],
                 env,
                 f"{self.actions_url}/health",
                 self.state_dir / "actions.log",
             ),
             Process(
                 "rasa",
-                [str(rasa_bin / "rasa"), "run", "--model", str(self.model),
-                 "--endpoints", env["KUMPEL_RASA_ENDPOINTS"], "--credentials", str(ROOT / "credentials.yml"),
-                 "--interface", self.host, "--port", str(self.ports.rasa), "--cors", *cors],
+                [
+                    str(rasa_bin / "kumpel-rasa"),
+                    "run",
+                    "--model",
+                    str(self.model),
+                    "--endpoints",
+                    env["KUMPEL_RASA_ENDPOINTS"],
+                    "--credentials",
+                    str(ROOT / "credentials.yml"),
+                    "--interface",
+                    self.host,
+                    "--port",
+                    str(self.ports.rasa),
+                    "--cors",
+                    *cors,
+                ],
                 env,
                 f"{self.rasa_url}/webhooks/rest/",
                 self.state_dir / "rasa.log",
             ),
         ]
 
-    def start(self, timeout: float = 240.0) -> "Stack":
+    def start(self, timeout: float = 240.0) -> Self:
+        """Start the three processes and wait until each answers its health URL."""
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        for venv in (RASA_VENV, KNOWLEDGE_VENV):
-            if not (venv / "bin" / "python").exists():
-                raise RuntimeError(f"{venv} is missing: run `make setup` first")
+        for program in REQUIRED_PROGRAMS:
+            if not program.exists():
+                raise RuntimeError(f"{program} is missing: run `make setup` first")
         if not any(Path(self.model).glob("*.tar.gz")) and not str(self.model).endswith(".tar.gz"):
             raise RuntimeError(f"no trained model in {self.model}: run `make setup` (or `make train`) first")
         self.processes = self._build()
@@ -242,30 +296,32 @@ class Stack:
         return self
 
     def stop(self) -> None:
+        """Stop the processes in reverse start order."""
         for process in reversed(self.processes):
             process.stop()
 
-    def send(self, text: str, sender: str) -> list[dict[str, object]]:
+    def send(self, text: str, sender: str) -> list[dict[str, Any]]:
         """One turn over Rasa's REST channel; returns the bot messages."""
         result = post_json(f"{self.rasa_url}/webhooks/rest/webhook", {"sender": sender, "message": text})
         assert isinstance(result, list)
         return result
 
-    def __enter__(self) -> "Stack":
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
 
-def main(argv: Optional[list[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
+    """``kumpel-stack run``: start all three processes and wait for Ctrl-C (or SIGTERM)."""
     parser = argparse.ArgumentParser(description="Run Kumpel: knowledge service, action server and Rasa.")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="start all three and wait for Ctrl-C")
     run.add_argument("--host", default=os.environ.get("KUMPEL_HOST", "127.0.0.1"))
-    run.add_argument("--rasa-port", type=int, default=int(os.environ.get("KUMPEL_RASA_PORT", 5005)))
-    run.add_argument("--actions-port", type=int, default=int(os.environ.get("KUMPEL_ACTIONS_PORT", 5055)))
-    run.add_argument("--knowledge-port", type=int, default=int(os.environ.get("KUMPEL_KNOWLEDGE_PORT", 8000)))
+    run.add_argument("--rasa-port", type=int, default=int(os.environ.get("KUMPEL_RASA_PORT", "5005")))
+    run.add_argument("--actions-port", type=int, default=int(os.environ.get("KUMPEL_ACTIONS_PORT", "5055")))
+    run.add_argument("--knowledge-port", type=int, default=int(os.environ.get("KUMPEL_KNOWLEDGE_PORT", "8000")))
     args = parser.parse_args(argv)
 
     stack = Stack(
@@ -283,7 +339,7 @@ def main(argv: Optional[list[str]] = None) -> int:
             f"  Web chat (demo city page): {stack.knowledge_url}/\n"
             f"  REST channel:              POST {stack.rasa_url}/webhooks/rest/webhook\n"
             f"  Terminal chat:             make chat\n"
-            f"  Knowledge API docs:        {stack.knowledge_url}/docs\n"
+            f"  Knowledge API docs:        {stack.knowledge_url}/api/docs\n"
             "Press Ctrl-C to stop.\n",
             flush=True,
         )

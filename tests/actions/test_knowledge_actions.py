@@ -26,7 +26,11 @@ OPENING_HOURS_ANSWER = {
     "status": "answer",
     "text": "Das Bürgerbüro hat heute bis 18:00 Uhr geöffnet.",
     "choices": [],
-    "source": {"title": "Bürgerbüro Krefeld", "url": "https://www.krefeld.de/buergerbuero", "last_reviewed": "2026-10-01"},
+    "source": {
+        "title": "Bürgerbüro Krefeld",
+        "url": "https://www.krefeld.de/buergerbuero",
+        "last_reviewed": "2026-10-01",
+    },
     "entry": {"type": "office", "id": "off-buergerbuero"},
     "context": {"service_id": None, "office_id": "off-buergerbuero"},
     "confidence": 0.95,
@@ -123,18 +127,17 @@ def test_a_10000_character_question_is_cut_not_refused() -> None:
 
 def test_one_client_keeps_answering_across_event_loops_and_a_service_restart() -> None:
     """The pooled HTTP client must not break when a loop ends (tests) or the service restarts."""
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
     import contextlib
     import socket
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
     open_connections: list[socket.socket] = []
 
     class KnowledgeStub(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, so the client really reuses a connection
 
-        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        def do_POST(self) -> None:
             open_connections.append(self.connection)
             self.rfile.read(int(self.headers["Content-Length"]))
             body = json.dumps(OPENING_HOURS_ANSWER).encode()

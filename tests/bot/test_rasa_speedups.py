@@ -1,4 +1,4 @@
-"""Rasa's per-turn fixes (bot/rasa_speedups.py) must accept and reject exactly what Rasa 3.6 does."""
+"""Rasa's per-turn fixes (bot/patches.py) must accept and reject exactly what Rasa 3.6 does."""
 
 from __future__ import annotations
 
@@ -9,16 +9,21 @@ import pytest
 from rasa.core.actions.action import RemoteAction
 from rasa.shared.core.events import ActionExecuted, BotUttered, Event, SlotSet, UserUttered
 
-import bot.nlu_components  # noqa: F401  (the model's component module applies the fixes, as in `rasa run`)
+from bot import patches
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _patched() -> None:
+    patches.apply()  # as bot.engine.main (`kumpel-rasa`) does before Rasa starts
 
 
 def remote_action() -> RemoteAction:
     return RemoteAction("action_get_opening_hours", None)
 
 
-def test_the_model_loading_module_installs_the_fixes() -> None:
-    assert RemoteAction._validate_action_result.__module__ == "bot.rasa_speedups"
-    assert Event.resolve_by_type.__module__ == "bot.rasa_speedups"
+def test_applying_the_patches_installs_the_fixes() -> None:
+    assert RemoteAction._validate_action_result.__module__ == "bot.patches"
+    assert Event.resolve_by_type.__module__ == "bot.patches"
 
 
 def test_a_real_action_server_reply_is_accepted() -> None:

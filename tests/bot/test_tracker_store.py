@@ -6,6 +6,7 @@ import asyncio
 import sqlite3
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from rasa.shared.core.domain import Domain
@@ -28,7 +29,7 @@ def conversation(sender: str, at: float, text: str = "Mein Name ist Erika Muster
     )
 
 
-def store(db: Path, **kwargs: object) -> RetainingSQLTrackerStore:
+def store(db: Path, **kwargs: Any) -> RetainingSQLTrackerStore:
     return RetainingSQLTrackerStore(domain=Domain.empty(), dialect="sqlite", db=str(db), **kwargs)
 
 

@@ -10,8 +10,8 @@ import shutil
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from rasa.core.tracker_store import FailSafeTrackerStore, InMemoryTrackerStore, RedisTrackerStore, SQLTrackerStore
@@ -20,9 +20,10 @@ from rasa.shared.core.events import BotUttered, SessionStarted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.channels.kumpel_socketio import history_messages, parse_origins, widget_message
-from bot.channels.tracker_deletion import delete_conversation
+from bot.tracker_deletion import delete_conversation
 
 DOMAIN = Domain.empty()
+
 
 def _tracker(sender_id: str) -> DialogueStateTracker:
     tracker = DialogueStateTracker(sender_id, slots=[])
@@ -30,10 +31,12 @@ def _tracker(sender_id: str) -> DialogueStateTracker:
     tracker.update(BotUttered("Das Bürgerbüro hat heute bis 18:00 Uhr geöffnet."))
     return tracker
 
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
 
 @pytest.fixture()
 def redis_port() -> Iterator[int]:
@@ -56,6 +59,7 @@ def redis_port() -> Iterator[int]:
         proc.terminate()
         proc.wait(timeout=10)
 
+
 def _assert_only_one_conversation_deleted(store: object) -> None:
     async def scenario() -> None:
         await store.save(_tracker("a" * 32))  # type: ignore[attr-defined]
@@ -69,16 +73,20 @@ def _assert_only_one_conversation_deleted(store: object) -> None:
 
     asyncio.run(scenario())
 
+
 def test_delete_from_sqlite_tracker_store(tmp_path: Path) -> None:
     store = FailSafeTrackerStore(SQLTrackerStore(DOMAIN, dialect="sqlite", db=str(tmp_path / "rasa.db")))
     _assert_only_one_conversation_deleted(store)
+
 
 def test_delete_from_redis_tracker_store(redis_port: int) -> None:
     store = FailSafeTrackerStore(RedisTrackerStore(DOMAIN, host="127.0.0.1", port=redis_port, key_prefix="kumpel"))
     _assert_only_one_conversation_deleted(store)
 
+
 def test_delete_from_in_memory_tracker_store() -> None:
     _assert_only_one_conversation_deleted(FailSafeTrackerStore(InMemoryTrackerStore(DOMAIN)))
+
 
 def test_history_shows_latest_session_with_button_titles() -> None:
     events = [
@@ -87,8 +95,10 @@ def test_history_shows_latest_session_with_button_titles() -> None:
         UserUttered('/choose_entry{"entity_id": "svc-1"}', metadata={"display_text": "Hundesteuer"}).as_dict(),
         BotUttered(
             "Die Hundesteuer kostet 111,32 EUR.",
-            data={"buttons": [{"title": "Und die Unterlagen?", "payload": "/ask_documents"}],
-                  "custom": {"entry": {"type": "service", "id": "svc-1"}}},
+            data={
+                "buttons": [{"title": "Und die Unterlagen?", "payload": "/ask_documents"}],
+                "custom": {"entry": {"type": "service", "id": "svc-1"}},
+            },
         ).as_dict(),
     ]
     history = history_messages(events)
@@ -97,11 +107,13 @@ def test_history_shows_latest_session_with_button_titles() -> None:
     assert history[1]["quick_replies"] == [{"title": "Und die Unterlagen?", "payload": "/ask_documents"}]
     assert history[1]["custom"]["entry"]["id"] == "svc-1"
 
+
 def test_one_event_per_response_keeps_paragraphs_and_custom_payload_together() -> None:
     message = widget_message({"text": "Absatz 1\n\nAbsatz 2", "custom": {"source": {"url": "https://www.krefeld.de"}}})
     assert message["text"] == "Absatz 1\n\nAbsatz 2"
     assert message["custom"]["source"]["url"] == "https://www.krefeld.de"
     assert len(message["message_id"]) == 32
+
 
 def test_wildcard_origin_refused_in_production() -> None:
     with pytest.raises(ValueError):

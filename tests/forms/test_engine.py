@@ -23,7 +23,9 @@ class Chat:
         self.clock = 1000.0
         self.result: engine.StepResult | None = None
 
-    def say(self, text: str, *, gap: float = 10.0, intent: str | None = None, confidence: float = 0.0) -> engine.StepResult:
+    def say(
+        self, text: str, *, gap: float = 10.0, intent: str | None = None, confidence: float = 0.0
+    ) -> engine.StepResult:
         self.clock += gap
         self.result = engine.step(
             self.spec, self.state, text, today=TODAY, now_ts=self.clock, intent=intent, intent_confidence=confidence
@@ -82,7 +84,11 @@ def test_several_values_in_one_message_in_any_order() -> None:
     assert chat.values["owner_street"] == "Ostwall 12" and chat.values["owner_postcode"] == "47798"
     chat.say("keine")
     chat.say("Bello, ein Labrador, Chip 276098100123456")
-    assert (chat.values["dog_name"], chat.values["dog_breed"], chat.values["dog_chip"]) == ("Bello", "Labrador", "276098100123456")
+    assert (chat.values["dog_name"], chat.values["dog_breed"], chat.values["dog_chip"]) == (
+        "Bello",
+        "Labrador",
+        "276098100123456",
+    )
     assert chat.pending == "dog_dangerous"
 
 
@@ -114,9 +120,16 @@ def test_each_wrong_value_gets_a_polite_reprompt_and_is_not_stored(field: str, a
     chat = consented()
     chat.state["values"].update({f.name: None for f in chat.spec.fields[1:]})
     filled = {
-        "owner_name": "Erika Mustermann", "owner_street": "Ostwall 12", "owner_postcode": "47798", "owner_email": "",
-        "dog_name": "Bello", "dog_breed": "Dackel", "dog_dangerous": False, "dog_birth_date": "2024-04-03",
-        "dog_joined_date": "2024-06-01", "dog_chip": "276098100123456",
+        "owner_name": "Erika Mustermann",
+        "owner_street": "Ostwall 12",
+        "owner_postcode": "47798",
+        "owner_email": "",
+        "dog_name": "Bello",
+        "dog_breed": "Dackel",
+        "dog_dangerous": False,
+        "dog_birth_date": "2024-04-03",
+        "dog_joined_date": "2024-06-01",
+        "dog_chip": "276098100123456",
     }
     order = list(filled)
     chat.state["values"].update({name: filled[name] for name in order[: order.index(field)]})
@@ -146,9 +159,20 @@ def test_a_late_registration_gets_the_deadline_warning_but_is_accepted() -> None
 def test_invalid_iban_is_asked_again_and_iban_is_only_asked_for_direct_debit() -> None:
     chat = consented()
     chat.state["values"].update(
-        {"owner_name": "Erika Mustermann", "owner_street": "Ostwall 12", "owner_postcode": "47798", "owner_email": "",
-         "dog_name": "Bello", "dog_breed": "Dackel", "dog_dangerous": False, "dog_birth_date": "",
-         "dog_joined_date": "2026-11-01", "dog_chip": "276098100123456", "dogs_already_registered": 0, "tax_relief": "keine"}
+        {
+            "owner_name": "Erika Mustermann",
+            "owner_street": "Ostwall 12",
+            "owner_postcode": "47798",
+            "owner_email": "",
+            "dog_name": "Bello",
+            "dog_breed": "Dackel",
+            "dog_dangerous": False,
+            "dog_birth_date": "",
+            "dog_joined_date": "2026-11-01",
+            "dog_chip": "276098100123456",
+            "dogs_already_registered": 0,
+            "tax_relief": "keine",
+        }
     )
     chat.state["pending"] = "sepa_mandate"
     chat.say("Nein")
@@ -166,8 +190,18 @@ def test_invalid_iban_is_asked_again_and_iban_is_only_asked_for_direct_debit() -
 
 
 def complete(chat: Chat) -> None:
-    for answer in ["Erika Mustermann", "Ostwall 12, 47798 Krefeld", "keine", "Bello, ein Labrador, Chip 276098100123456",
-                   "nein", "3.4.2024", "1.11.2026", "0", "keine", "nein"]:
+    for answer in [
+        "Erika Mustermann",
+        "Ostwall 12, 47798 Krefeld",
+        "keine",
+        "Bello, ein Labrador, Chip 276098100123456",
+        "nein",
+        "3.4.2024",
+        "1.11.2026",
+        "0",
+        "keine",
+        "nein",
+    ]:
         chat.say(answer)
     assert chat.pending == engine.CONFIRM
 
@@ -215,7 +249,9 @@ def test_cancel_before_consent_and_at_the_summary() -> None:
     assert chat.say("abbrechen").outcome == "cancelled"
 
 
-@pytest.mark.parametrize("text", ["Wann hat das Bürgerbüro offen?", "Was kostet die Hundesteuer", "Welche Unterlagen brauche ich?"])
+@pytest.mark.parametrize(
+    "text", ["Wann hat das Bürgerbüro offen?", "Was kostet die Hundesteuer", "Welche Unterlagen brauche ich?"]
+)
 def test_a_question_in_the_middle_is_flagged_and_the_question_stays(text: str) -> None:
     chat = consented()
     chat.say("Erika Mustermann")
@@ -270,7 +306,14 @@ def test_export_data_uses_the_spec_export_names_and_skips_fields_that_do_not_app
 
 def test_deregistration_and_water_meter_are_just_specs() -> None:
     chat = consented("dog_tax_deregistration")
-    for answer in ["Max Muster", "Dionysiusstraße 5, 47798 Krefeld", "Bello", "Marke 4711", "verstorben", "am 1.11.2026"]:
+    for answer in [
+        "Max Muster",
+        "Dionysiusstraße 5, 47798 Krefeld",
+        "Bello",
+        "Marke 4711",
+        "verstorben",
+        "am 1.11.2026",
+    ]:
         chat.say(answer)
     assert chat.pending == engine.CONFIRM
     assert chat.values["reason"] == "verstorben" and chat.values["tag_number"] == "4711"
@@ -287,8 +330,13 @@ def test_deregistration_and_water_meter_are_just_specs() -> None:
 def test_a_water_reading_date_in_the_future_is_refused() -> None:
     chat = consented("water_meter_reading")
     chat.state["values"].update(
-        {"owner_name": "Max Muster", "property_street": "Ostwall 1", "property_postcode": "47798",
-         "meter_number": "18447321", "meter_reading": "12"}
+        {
+            "owner_name": "Max Muster",
+            "property_street": "Ostwall 1",
+            "property_postcode": "47798",
+            "meter_number": "18447321",
+            "meter_reading": "12",
+        }
     )
     chat.state["pending"] = "reading_date"
     chat.say("morgen ist der 22.11.2026")
@@ -299,13 +347,36 @@ def test_a_water_reading_date_in_the_future_is_refused() -> None:
     "broken",
     [
         {"form": "x", "title": "x", "submitted_text": "", "cancelled_text": "", "declined_text": "", "fields": []},
-        {"form": "x", "title": "x", "submitted_text": "", "cancelled_text": "", "declined_text": "",
-         "fields": [{"name": "c", "type": "consent", "prompt": "p", "label": "l", "export": "e"},
-                    {"name": "a", "type": "colour", "prompt": "p", "label": "l", "export": "e"}]},
-        {"form": "x", "title": "x", "submitted_text": "", "cancelled_text": "", "declined_text": "",
-         "fields": [{"name": "c", "type": "consent", "prompt": "p", "label": "l", "export": "e"},
-                    {"name": "a", "type": "text", "prompt": "p", "label": "l", "export": "e", "when": {"field": "b", "equals": 1}},
-                    {"name": "b", "type": "yes_no", "prompt": "p", "label": "l", "export": "e"}]},
+        {
+            "form": "x",
+            "title": "x",
+            "submitted_text": "",
+            "cancelled_text": "",
+            "declined_text": "",
+            "fields": [
+                {"name": "c", "type": "consent", "prompt": "p", "label": "l", "export": "e"},
+                {"name": "a", "type": "colour", "prompt": "p", "label": "l", "export": "e"},
+            ],
+        },
+        {
+            "form": "x",
+            "title": "x",
+            "submitted_text": "",
+            "cancelled_text": "",
+            "declined_text": "",
+            "fields": [
+                {"name": "c", "type": "consent", "prompt": "p", "label": "l", "export": "e"},
+                {
+                    "name": "a",
+                    "type": "text",
+                    "prompt": "p",
+                    "label": "l",
+                    "export": "e",
+                    "when": {"field": "b", "equals": 1},
+                },
+                {"name": "b", "type": "yes_no", "prompt": "p", "label": "l", "export": "e"},
+            ],
+        },
     ],
 )
 def test_a_broken_spec_is_refused_when_loaded(broken: dict[str, Any]) -> None:

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any, Optional
+from typing import Any
 
 import httpx
 from rasa_sdk import Tracker
-from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.forms.actions import (
+from actions.forms.actions import (  # type: ignore[attr-defined]  # Validate*Form: made from the specs at import
     ActionFinishForm,
     ValidateDogTaxRegistrationForm,
     ValidateWaterMeterReadingForm,
@@ -47,14 +46,20 @@ class FakeKnowledgeService:
                     "status": "answer",
                     "text": "Das Bürgerbüro hat heute bis 18:00 Uhr geöffnet.",
                     "choices": [{"type": "office", "id": "off-x", "title": "X"}],
-                    "source": {"title": "Bürgerbüro Krefeld", "url": "https://www.krefeld.de/bb", "last_reviewed": "2026-10-01"},
+                    "source": {
+                        "title": "Bürgerbüro Krefeld",
+                        "url": "https://www.krefeld.de/bb",
+                        "last_reviewed": "2026-10-01",
+                    },
                     "entry": {"type": "office", "id": "off-buergerbuero"},
                     "context": {"service_id": None, "office_id": "off-buergerbuero"},
                     "confidence": 0.9,
                 },
             )
         if request.url.path == "/api/v1/submissions/estimate":
-            return httpx.Response(200, json={"text": "Voraussichtliche Hundesteuer für einen Hund: 111,32 EUR im Jahr."})
+            return httpx.Response(
+                200, json={"text": "Voraussichtliche Hundesteuer für einen Hund: 111,32 EUR im Jahr."}
+            )
         if request.url.path == "/api/v1/submissions":
             key = request.headers["Idempotency-Key"]
             if key in self.stored:
@@ -72,7 +77,7 @@ def client_for(service: FakeKnowledgeService) -> KnowledgeClient:
 def tracker(
     text: str,
     *,
-    slots: Optional[dict[str, Any]] = None,
+    slots: dict[str, Any] | None = None,
     active: bool = True,
     intent: str = "nlu_fallback",
     confidence: float = 0.4,
@@ -108,15 +113,29 @@ def slot(events: list[Any], name: str) -> Any:
 
 
 def state_at(pending: str, **values: Any) -> dict[str, Any]:
-    return {"form": "dog_tax_registration", "values": {"privacy_consent": True, **values}, "pending": pending,
-            "last_text": "", "last_at": 0.0}
+    return {
+        "form": "dog_tax_registration",
+        "values": {"privacy_consent": True, **values},
+        "pending": pending,
+        "last_text": "",
+        "last_at": 0.0,
+    }
 
 
 FULL = {
-    "owner_name": "Erika Mustermann", "owner_street": "Ostwall 12", "owner_postcode": "47798", "owner_email": "",
-    "dog_name": "Bello", "dog_breed": "Labrador", "dog_dangerous": False, "dog_birth_date": "2024-04-03",
-    "dog_joined_date": "2026-11-01", "dog_chip": "276098100123456", "dogs_already_registered": 0,
-    "tax_relief": "keine", "sepa_mandate": False,
+    "owner_name": "Erika Mustermann",
+    "owner_street": "Ostwall 12",
+    "owner_postcode": "47798",
+    "owner_email": "",
+    "dog_name": "Bello",
+    "dog_breed": "Labrador",
+    "dog_dangerous": False,
+    "dog_birth_date": "2024-04-03",
+    "dog_joined_date": "2026-11-01",
+    "dog_chip": "276098100123456",
+    "dogs_already_registered": 0,
+    "tax_relief": "keine",
+    "sepa_mandate": False,
 }
 
 
@@ -138,8 +157,14 @@ def test_a_value_fills_the_form_and_the_next_question_is_asked_with_buttons() ->
     service = FakeKnowledgeService()
     messages, events = run(
         ValidateDogTaxRegistrationForm(client_for(service)),
-        tracker("Bello, ein Labrador, Chip 276098100123456", slots={"form_data": state_at("dog_name", **{
-            k: FULL[k] for k in ("owner_name", "owner_street", "owner_postcode", "owner_email")})}),
+        tracker(
+            "Bello, ein Labrador, Chip 276098100123456",
+            slots={
+                "form_data": state_at(
+                    "dog_name", **{k: FULL[k] for k in ("owner_name", "owner_street", "owner_postcode", "owner_email")}
+                )
+            },
+        ),
     )
     state = slot(events, "form_data")
     assert state["values"]["dog_chip"] == "276098100123456" and state["pending"] == "dog_dangerous"
@@ -153,7 +178,9 @@ def test_a_knowledge_question_is_answered_and_the_form_is_not_rejected() -> None
     before = state_at("owner_street", owner_name="Erika Mustermann")
     messages, events = run(
         ValidateDogTaxRegistrationForm(client_for(service)),
-        tracker("Wann hat das Bürgerbüro offen?", slots={"form_data": before}, intent="ask_opening_hours", confidence=0.95),
+        tracker(
+            "Wann hat das Bürgerbüro offen?", slots={"form_data": before}, intent="ask_opening_hours", confidence=0.95
+        ),
     )
     texts = [m.get("text") or "" for m in messages]
     assert any("18:00 Uhr" in t and "Quelle: Bürgerbüro Krefeld" in t for t in texts)
@@ -247,7 +274,9 @@ def test_a_failed_submission_keeps_the_data_and_offers_to_send_again() -> None:
 
 def test_a_cancelled_form_is_never_submitted() -> None:
     service = FakeKnowledgeService()
-    _, events = run(ActionFinishForm(client_for(service)), tracker("abbrechen", slots={"form_status": "cancelled"}, active=False))
+    _, events = run(
+        ActionFinishForm(client_for(service)), tracker("abbrechen", slots={"form_status": "cancelled"}, active=False)
+    )
     assert service.requests == []
     assert slot(events, "form_status") is None
 

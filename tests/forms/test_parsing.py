@@ -76,12 +76,16 @@ def test_wrong_chip_numbers_are_explained(text: str, says: str) -> None:
     assert isinstance(result, Invalid) and says in result.message
 
 
-@pytest.mark.parametrize("text", ["DE89 3704 0044 0532 0130 00", "de89370400440532013000", "DE89-3704-0044-0532-0130-00"])
+@pytest.mark.parametrize(
+    "text", ["DE89 3704 0044 0532 0130 00", "de89370400440532013000", "DE89-3704-0044-0532-0130-00"]
+)
 def test_valid_ibans_are_stored_compact(text: str) -> None:
     assert parsing.parse_iban(text) == Valid("DE89370400440532013000")
 
 
-@pytest.mark.parametrize("text", ["DE89 3704 0044 0532 0130 01", "DE8937040044053201300", "1234", "", "NL00ABNA0417164300"])
+@pytest.mark.parametrize(
+    "text", ["DE89 3704 0044 0532 0130 01", "DE8937040044053201300", "1234", "", "NL00ABNA0417164300"]
+)
 def test_invalid_ibans_are_refused(text: str) -> None:
     assert isinstance(parsing.parse_iban(text), Invalid)
 
@@ -95,7 +99,10 @@ def test_krefeld_postcodes_are_accepted(text: str) -> None:
     assert isinstance(parsing.parse_postcode(text, KREFELD, "Krefeld"), Valid)
 
 
-@pytest.mark.parametrize(("text", "says"), [("47051", "nicht in Krefeld"), ("40213 Düsseldorf", "nicht in Krefeld"), ("4779", "fünfstellige")])
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [("47051", "nicht in Krefeld"), ("40213 Düsseldorf", "nicht in Krefeld"), ("4779", "fünfstellige")],
+)
 def test_postcodes_outside_the_city_are_refused(text: str, says: str) -> None:
     result = parsing.parse_postcode(text, KREFELD, "Krefeld")
     assert isinstance(result, Invalid) and says in result.message
@@ -103,7 +110,11 @@ def test_postcodes_outside_the_city_are_refused(text: str, says: str) -> None:
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("Ostwall 12", "Ostwall 12"), ("von-der-Leyen-Platz 1", "Von-der-Leyen-Platz 1"), ("Uerdinger Str. 5 a", "Uerdinger Str. 5a")],
+    [
+        ("Ostwall 12", "Ostwall 12"),
+        ("von-der-Leyen-Platz 1", "Von-der-Leyen-Platz 1"),
+        ("Uerdinger Str. 5 a", "Uerdinger Str. 5a"),
+    ],
 )
 def test_street_and_house_number(text: str, expected: str) -> None:
     assert parsing.parse_street(text) == Valid(expected)
@@ -114,12 +125,16 @@ def test_street_without_number_or_with_markup_is_refused(text: str) -> None:
     assert isinstance(parsing.parse_street(text), Invalid)
 
 
-@pytest.mark.parametrize(("text", "expected"), [("erika mustermann", "Erika Mustermann"), ("Jean-Luc O'Neill", "Jean-Luc O'Neill")])
+@pytest.mark.parametrize(
+    ("text", "expected"), [("erika mustermann", "Erika Mustermann"), ("Jean-Luc O'Neill", "Jean-Luc O'Neill")]
+)
 def test_person_names(text: str, expected: str) -> None:
     assert parsing.parse_person_name(text) == Valid(expected)
 
 
-@pytest.mark.parametrize("text", ["Erika", "R2D2 Droid", "<b>Erika</b> Muster", "'; DROP TABLE submissions; --", "a " * 80])
+@pytest.mark.parametrize(
+    "text", ["Erika", "R2D2 Droid", "<b>Erika</b> Muster", "'; DROP TABLE submissions; --", "a " * 80]
+)
 def test_implausible_person_names_are_refused(text: str) -> None:
     assert isinstance(parsing.parse_person_name(text), Invalid)
 
@@ -132,7 +147,14 @@ def test_dog_names_and_free_text() -> None:
     assert isinstance(parsing.parse_text("x" * 201), Invalid)
 
 
-@pytest.mark.parametrize(("text", "expected"), [("erika@example.de", "erika@example.de"), ("Meine Mail: Erika.M+hund@Example.DE", "erika.m+hund@example.de"), ("keine", "")])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("erika@example.de", "erika@example.de"),
+        ("Meine Mail: Erika.M+hund@Example.DE", "erika.m+hund@example.de"),
+        ("keine", ""),
+    ],
+)
 def test_email_is_optional_and_checked(text: str, expected: str) -> None:
     assert parsing.parse_email(text) == Valid(expected)
 
@@ -142,7 +164,17 @@ def test_invalid_email_addresses_are_refused(text: str) -> None:
     assert isinstance(parsing.parse_email(text), Invalid)
 
 
-@pytest.mark.parametrize(("text", "expected"), [("Ja", True), ("ja, einverstanden", True), ("Okay", True), ("Nein", False), ("nee", False), ("lieber nicht", False)])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Ja", True),
+        ("ja, einverstanden", True),
+        ("Okay", True),
+        ("Nein", False),
+        ("nee", False),
+        ("lieber nicht", False),
+    ],
+)
 def test_yes_and_no(text: str, expected: bool) -> None:
     assert parsing.parse_yes_no(text) == Valid(expected)
 
@@ -151,7 +183,9 @@ def test_neither_yes_nor_no_is_asked_again() -> None:
     assert isinstance(parsing.parse_yes_no("vielleicht"), Invalid)
 
 
-@pytest.mark.parametrize(("text", "expected"), [("0", 0), ("keinen", 0), ("zwei", 2), ("wir haben 3 Hunde", 3), ("nein", 0)])
+@pytest.mark.parametrize(
+    ("text", "expected"), [("0", 0), ("keinen", 0), ("zwei", 2), ("wir haben 3 Hunde", 3), ("nein", 0)]
+)
 def test_counts(text: str, expected: int) -> None:
     assert parsing.parse_count(text) == Valid(expected)
 

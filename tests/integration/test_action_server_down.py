@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.stack import Process, Stack, free_port
-from tests.stack_support import make_stack
+from kumpel_stack.launcher import Process, Stack, free_port
+from kumpel_stack.testing import make_stack
 
 pytestmark = pytest.mark.integration
 

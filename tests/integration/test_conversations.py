@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tests.integration.conftest import Conversation
+from kumpel_stack.testing import Conversation
 
 pytestmark = pytest.mark.integration
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.conftest import Conversation
+from kumpel_stack.testing import Conversation
 
 pytestmark = pytest.mark.integration
 
@@ -61,7 +61,16 @@ def fill_until_summary(conversation: Conversation) -> None:
 def test_happy_path_stores_one_complete_record_and_shows_its_reference(conversation: Conversation) -> None:
     fill_until_summary(conversation)
     summary = conversation.text
-    for value in ("Erika Mustermann", "Ostwall 12", "47798", "Bello", "Labrador", "276098100123456", "03.04.2024", "15.11.2026"):
+    for value in (
+        "Erika Mustermann",
+        "Ostwall 12",
+        "47798",
+        "Bello",
+        "Labrador",
+        "276098100123456",
+        "03.04.2024",
+        "15.11.2026",
+    ):
         assert value in summary
     assert "111,32 EUR" in summary and "Quelle:" in summary
     conversation.say("Ja, absenden")
@@ -169,14 +178,25 @@ def test_a_knowledge_question_is_answered_and_the_form_resumes_at_the_same_quest
     assert "E-Mail" in conversation.text
 
 
-def test_a_duplicated_message_fills_one_field_and_a_duplicated_confirmation_stores_once(conversation: Conversation) -> None:
+def test_a_duplicated_message_fills_one_field_and_a_duplicated_confirmation_stores_once(
+    conversation: Conversation,
+) -> None:
     start_dog_tax(conversation)
     conversation.say("Erika Mustermann")
     conversation.say("Erika Mustermann")  # sent twice (double click, network retry)
     conversation.say("Ostwall 12")
     assert "Postleitzahl" in conversation.text, conversation.text
     conversation.say("47798")
-    for message in ["keine", "Bello, ein Labrador, Chip 276098100123456", "Nein", "unbekannt", "15.11.2026", "0", "keine", "Nein"]:
+    for message in [
+        "keine",
+        "Bello, ein Labrador, Chip 276098100123456",
+        "Nein",
+        "unbekannt",
+        "15.11.2026",
+        "0",
+        "keine",
+        "Nein",
+    ]:
         conversation.say(message)
     assert "Bitte prüfen Sie Ihre Angaben" in conversation.text, conversation.text
     conversation.say("Ja")

@@ -9,14 +9,13 @@ from __future__ import annotations
 import shutil
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
-from bot.stack import Stack, free_port
-from tests.integration.conftest import Conversation
-from tests.stack_support import make_stack
+from kumpel_stack.launcher import Stack, free_port
+from kumpel_stack.testing import Conversation, make_stack
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,9 +57,7 @@ def redis_stack(state: Path, port: int) -> Stack:
     )
 
 
-def test_conversation_is_kept_in_redis_and_survives_a_bot_restart(
-    redis_port: int, tmp_path: Path
-) -> None:
+def test_conversation_is_kept_in_redis_and_survives_a_bot_restart(redis_port: int, tmp_path: Path) -> None:
     import redis
 
     client = redis.Redis(host="127.0.0.1", port=redis_port)

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import socketio
 
-from bot.stack import Stack
+from kumpel_stack.launcher import Stack
 
 pytestmark = pytest.mark.integration
 
@@ -46,7 +46,7 @@ class WidgetClient:
 
         return record
 
-    async def connect(self, session_id: str | None = None) -> "WidgetClient":
+    async def connect(self, session_id: str | None = None) -> WidgetClient:
         headers = {"Origin": self.origin} if self.origin else {}
         await self.sio.connect(self.stack.rasa_url, headers=headers, transports=["polling"], socketio_path="/socket.io")
         await self.sio.emit("session_request", {"session_id": session_id})

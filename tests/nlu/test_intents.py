@@ -21,8 +21,13 @@ HELDOUT = yaml.safe_load((Path(__file__).parent / "heldout_de.yml").read_text(en
 NONSENSE_KEY = "fallback_or_out_of_scope"
 NOT_UNDERSTOOD = {"nlu_fallback", "out_of_scope"}
 # Intents after which the bot acts: consent, submit, start or resend a form.
-ACTING_INTENTS = {"affirm", "start_dog_tax_registration", "start_dog_tax_deregistration",
-                  "start_water_meter_reading", "retry_form_submission"}
+ACTING_INTENTS = {
+    "affirm",
+    "start_dog_tax_registration",
+    "start_dog_tax_deregistration",
+    "start_water_meter_reading",
+    "retry_form_submission",
+}
 
 # Stated targets (measured figures are in the NLU report, bench/nlu_eval.py reproduces them).
 MIN_OVERALL_ACCURACY = 0.85
@@ -43,7 +48,7 @@ def _newest_model() -> Path:
 def parse() -> Any:
     os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
     os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
-    os.chdir(REPO)  # the spaCy model path in config.yml is relative to the repo root
+    os.chdir(REPO)  # as `rasa run` does: the stack starts Rasa from the repo root
     from rasa.core.agent import Agent
 
     agent = Agent.load(str(_newest_model()))
@@ -85,7 +90,9 @@ def test_empty_input_is_not_understood_rather_than_crashing(parse: Any, text: st
     assert parse(text) in NOT_UNDERSTOOD
 
 
-@pytest.mark.parametrize("text", ["<script>alert(1)</script>", "'; DROP TABLE services; --", "<img src=x onerror=alert(1)>", "1=1; --"])
+@pytest.mark.parametrize(
+    "text", ["<script>alert(1)</script>", "'; DROP TABLE services; --", "<img src=x onerror=alert(1)>", "1=1; --"]
+)
 def test_injection_attempts_never_consent_or_start_a_form(parse: Any, text: str) -> None:
     assert parse(text) not in ACTING_INTENTS
 
@@ -97,7 +104,11 @@ def test_very_long_input_is_classified_like_short_input(parse: Any) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["Wann hat das Bürgerbüro geöffnet?", "wann hat das buergerbuero geoeffnet", "Wann hat das Bürgerbüro am Samstag geöffnet?"],
+    [
+        "Wann hat das Bürgerbüro geöffnet?",
+        "wann hat das buergerbuero geoeffnet",
+        "Wann hat das Bürgerbüro am Samstag geöffnet?",
+    ],
 )
 def test_the_vertical_slice_question_is_about_opening_hours(parse: Any, text: str) -> None:
     assert parse(text) == "ask_opening_hours"
