@@ -6,9 +6,12 @@ apart from the training data. Training runs through the real ``rasa train nlu`` 
 subprocess (wall time = what setup pays); evaluation loads the packed model in a fresh
 subprocess, so the model load time is what a starting Rasa server pays.
 
-Usage (Rasa venv, repo root; needs ``models/spacy-de-blank`` from bot/build_spacy_model.py):
+The spaCy variants (blank "de" + lookup lemmas) were measured here and lost (config.yml); spaCy is
+no longer installed, see bench/spacy_eval.py.
+
+Usage (Rasa venv, repo root):
     .venv/rasa/bin/python bench/nlu_eval.py                       # all variants
-    .venv/rasa/bin/python bench/nlu_eval.py --variants logreg_ws logreg_spacy --folds 3
+    .venv/rasa/bin/python bench/nlu_eval.py --variants logreg_ws --folds 3
     .venv/rasa/bin/python bench/nlu_eval.py --config config.yml   # only the shipped pipeline
 """
 
@@ -30,7 +33,6 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 NLU_DATA = REPO / "nlu_data" / "nlu"
 HELDOUT = REPO / "tests" / "nlu" / "heldout_de.yml"
-SPACY_MODEL = "models/spacy-de-blank"
 RASA = Path(sys.executable).parent / "rasa"
 FALLBACK = "nlu_fallback"
 FALLBACK_OR_OOS = "fallback_or_out_of_scope"
@@ -50,7 +52,6 @@ _SPARSE_FEATURIZERS: list[dict[str, Any]] = [
     {"name": "CountVectorsFeaturizer", "analyzer": "char_wb", "min_ngram": 2, "max_ngram": 5},
 ]
 _WHITESPACE = [{"name": "WhitespaceTokenizer"}]
-_SPACY = [{"name": "SpacyNLP", "model": SPACY_MODEL}, {"name": "SpacyTokenizer"}]
 
 
 def _variants(epochs: int, threshold: float) -> dict[str, list[dict[str, Any]]]:
@@ -59,9 +60,7 @@ def _variants(epochs: int, threshold: float) -> dict[str, list[dict[str, Any]]]:
     fallback = {"name": "FallbackClassifier", "threshold": threshold, "ambiguity_threshold": 0.05}
     return {
         "diet_ws": [*_WHITESPACE, *_SPARSE_FEATURIZERS, diet, fallback],
-        "diet_spacy": [*_SPACY, *_SPARSE_FEATURIZERS, diet, fallback],
         "logreg_ws": [*_WHITESPACE, *_SPARSE_FEATURIZERS, logreg, fallback],
-        "logreg_spacy": [*_SPACY, *_SPARSE_FEATURIZERS, logreg, fallback],
     }
 
 
@@ -108,9 +107,26 @@ def _write_training_split(source: Any, test_indices: set[int], target: Path) -> 
 def _train(config: Path, nlu: Path, out: Path, name: str) -> float:
     started = time.perf_counter()
     result = subprocess.run(
-        [str(RASA), "train", "nlu", "--config", str(config), "--nlu", str(nlu), "--out", str(out),
-         "--fixed-model-name", name, "--quiet"],
-        cwd=REPO, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        [
+            str(RASA),
+            "train",
+            "nlu",
+            "--config",
+            str(config),
+            "--nlu",
+            str(nlu),
+            "--out",
+            str(out),
+            "--fixed-model-name",
+            name,
+            "--quiet",
+        ],
+        cwd=REPO,
+        env=ENV,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        check=False,
     )
     if result.returncode != 0:
         raise RuntimeError(f"rasa train nlu failed for {name}:\n{result.stderr[-3000:]}")
@@ -123,7 +139,11 @@ def _evaluate_in_subprocess(model: Path, texts: list[str]) -> dict[str, Any]:
     try:
         result = subprocess.run(
             [sys.executable, __file__, "--_parse", str(model), handle.name],
-            cwd=REPO, env=ENV, check=True, capture_output=True, text=True,
+            cwd=REPO,
+            env=ENV,
+            check=True,
+            capture_output=True,
+            text=True,
         )
     finally:
         os.unlink(handle.name)
@@ -136,7 +156,9 @@ def _parse_worker(model: str, texts_file: str) -> None:
     import logging
 
     logging.disable(logging.WARNING)
-    sys.path.insert(0, str(REPO))  # custom components such as bot.nlu_components, as `rasa run` finds them
+    # bot.nlu_components (the shipped pipeline's classifier) comes from the installed kumpel-bot package.
+    # No bot.patches.apply(): the patches change how Rasa handles action server replies and stored
+    # events, nothing that parsing a message touches.
     started = time.perf_counter()
     import asyncio
 
@@ -155,13 +177,21 @@ def _parse_worker(model: str, texts_file: str) -> None:
             latencies.append(time.perf_counter() - begin)
             ranking = [r for r in result.get("intent_ranking", []) if r["name"] != FALLBACK]
             top = ranking[0] if ranking else {"name": None, "confidence": 0.0}
-            predictions.append({"intent": result["intent"]["name"], "raw": top["name"], "confidence": top["confidence"]})
+            predictions.append(
+                {"intent": result["intent"]["name"], "raw": top["name"], "confidence": top["confidence"]}
+            )
 
     asyncio.run(parse_all())
-    print(json.dumps({
-        "import_s": imported - started, "load_s": loaded - imported,
-        "parse_ms_median": 1000 * statistics.median(latencies), "predictions": predictions,
-    }))
+    print(
+        json.dumps(
+            {
+                "import_s": imported - started,
+                "load_s": loaded - imported,
+                "parse_ms_median": 1000 * statistics.median(latencies),
+                "predictions": predictions,
+            }
+        )
+    )
 
 
 def _correct(expected: str, predicted: str | None) -> bool:
@@ -174,9 +204,12 @@ def _scores(expected: list[str], predicted: list[str | None]) -> tuple[float, fl
     """Accuracy and macro F1; a nonsense utterance counts as out_of_scope either way."""
     from sklearn.metrics import f1_score
 
-    accuracy = sum(_correct(e, p) for e, p in zip(expected, predicted)) / len(expected)
+    accuracy = sum(_correct(e, p) for e, p in zip(expected, predicted, strict=False)) / len(expected)
     truth = ["out_of_scope" if e == FALLBACK_OR_OOS else e for e in expected]
-    guess = ["out_of_scope" if e == FALLBACK_OR_OOS and _correct(e, p) else str(p) for e, p in zip(expected, predicted)]
+    guess = [
+        "out_of_scope" if e == FALLBACK_OR_OOS and _correct(e, p) else str(p)
+        for e, p in zip(expected, predicted, strict=False)
+    ]
     macro_f1 = float(f1_score(truth, guess, labels=sorted(set(truth)), average="macro", zero_division=0))
     return accuracy, macro_f1
 
@@ -185,11 +218,13 @@ def _print_threshold_sweep(name: str, label: str, expected: list[str], raw: list
     """What a FallbackClassifier threshold would do (ambiguity rule ignored): pick it from data."""
     nonsense = [i for i, e in enumerate(expected) if e == FALLBACK_OR_OOS]
     in_scope = [i for i, e in enumerate(expected) if e not in (FALLBACK_OR_OOS, "out_of_scope")]
-    print(f"  threshold sweep [{name}] on the {label}: threshold -> accuracy, real questions sent to "
-          "fallback, nonsense rejected")
+    print(
+        f"  threshold sweep [{name}] on the {label}: threshold -> accuracy, real questions sent to "
+        "fallback, nonsense rejected"
+    )
     for threshold in SWEEP:
         predicted = [r if c >= threshold else FALLBACK for r, c in raw]
-        accuracy = sum(_correct(e, p) for e, p in zip(expected, predicted)) / len(expected)
+        accuracy = sum(_correct(e, p) for e, p in zip(expected, predicted, strict=False)) / len(expected)
         to_fallback = sum(predicted[i] == FALLBACK for i in in_scope) / len(in_scope)
         rejected = sum(predicted[i] in (FALLBACK, "out_of_scope") for i in nonsense) / max(len(nonsense), 1)
         print(f"    {threshold:.2f}: acc {accuracy:.3f}, fallback {to_fallback:.3f}, nonsense rejected {rejected:.2f}")
@@ -209,9 +244,11 @@ def run(variants: dict[str, Path], folds: int, seed: int, keep: Path | None) -> 
     examples = [(m.get("text"), m.get("intent")) for m in source.intent_examples]
     heldout = _load_heldout()
     parts = _stratified_folds(examples, folds, seed)
-    print(f"{len(examples)} training examples, {len(set(i for _, i in examples))} intents; "
-          f"{'80/20 split' if folds <= 1 else f'{folds}-fold cross-validation'} (seed {seed}); "
-          f"{len(heldout)} held-out utterances from {HELDOUT.relative_to(REPO)}\n")
+    print(
+        f"{len(examples)} training examples, {len({i for _, i in examples})} intents; "
+        f"{'80/20 split' if folds <= 1 else f'{folds}-fold cross-validation'} (seed {seed}); "
+        f"{len(heldout)} held-out utterances from {HELDOUT.relative_to(REPO)}\n"
+    )
 
     rows = []
     with tempfile.TemporaryDirectory(prefix="kumpel-nlu-eval-") as tmp_name:
@@ -233,7 +270,7 @@ def run(variants: dict[str, Path], folds: int, seed: int, keep: Path | None) -> 
                 split_expected += [examples[i][1] for i in sorted(test_indices)]
                 split_predicted += [p["intent"] for p in predictions[: len(test_texts)]]
                 split_conf += [(p["raw"], p["confidence"]) for p in predictions[: len(test_texts)]]
-                for (_, intent), prediction in zip(heldout, predictions[len(test_texts):]):
+                for (_, intent), prediction in zip(heldout, predictions[len(test_texts) :], strict=False):
                     held_expected.append(intent)
                     held_predicted.append(prediction["intent"])
                     held_raw.append(prediction["raw"])
@@ -245,34 +282,66 @@ def run(variants: dict[str, Path], folds: int, seed: int, keep: Path | None) -> 
                 parse_ms.append(result["parse_ms_median"])
             split_acc, split_f1 = _scores(split_expected, split_predicted)
             held_acc, held_f1 = _scores(held_expected, held_predicted)
-            raw_acc = sum(e == r for e, r in zip(held_expected, held_raw) if e != FALLBACK_OR_OOS) / sum(
-                e != FALLBACK_OR_OOS for e in held_expected)
+            raw_acc = sum(e == r for e, r in zip(held_expected, held_raw, strict=False) if e != FALLBACK_OR_OOS) / sum(
+                e != FALLBACK_OR_OOS for e in held_expected
+            )
             in_scope = sum(e not in (FALLBACK_OR_OOS, "out_of_scope") for e in held_expected)
-            rows.append((name, split_acc, split_f1, held_acc, held_f1, raw_acc, fallback_in_scope / in_scope,
-                         statistics.median(train_times), statistics.median(import_times),
-                         statistics.median(load_times), statistics.median(parse_ms)))
+            rows.append(
+                (
+                    name,
+                    split_acc,
+                    split_f1,
+                    held_acc,
+                    held_f1,
+                    raw_acc,
+                    fallback_in_scope / in_scope,
+                    statistics.median(train_times),
+                    statistics.median(import_times),
+                    statistics.median(load_times),
+                    statistics.median(parse_ms),
+                )
+            )
             print(f"  done: {name}", flush=True)
             _print_threshold_sweep(name, "held-out set", held_expected, held_conf)
             _print_threshold_sweep(name, "split test part", split_expected, split_conf)
-            confusions = Counter((e, p) for e, p in zip(split_expected, split_predicted) if e != p)
-            print(f"  most frequent confusions on the split [{name}]: "
-                  + ", ".join(f"{e}->{p} x{n}" for (e, p), n in confusions.most_common(8)))
+            confusions = Counter((e, p) for e, p in zip(split_expected, split_predicted, strict=False) if e != p)
+            print(
+                f"  most frequent confusions on the split [{name}]: "
+                + ", ".join(f"{e}->{p} x{n}" for (e, p), n in confusions.most_common(8))
+            )
             if held_acc < 1.0:
-                misses = [(t, e, p) for (t, e), p in zip(heldout * len(parts), held_predicted) if not _correct(e, p)]
+                misses = [
+                    (t, e, p)
+                    for (t, e), p in zip(heldout * len(parts), held_predicted, strict=False)
+                    if not _correct(e, p)
+                ]
                 for text, expected, predicted in misses[:40]:
                     print(f"    miss [{name}] {text!r}: expected {expected}, got {predicted}")
 
-    header = ("variant", "split acc", "split F1", "held acc", "held F1", "held acc no-fb", "fallback in-scope",
-              "train s", "import s", "load s", "parse ms")
+    header = (
+        "variant",
+        "split acc",
+        "split F1",
+        "held acc",
+        "held F1",
+        "held acc no-fb",
+        "fallback in-scope",
+        "train s",
+        "import s",
+        "load s",
+        "parse ms",
+    )
     print("\n| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
     for row in rows:
         name, *figures = row
         cells = [f"{v:.3f}" if i < 6 else f"{v:.1f}" for i, v in enumerate(figures)]
         print(f"| {name} | " + " | ".join(cells) + " |")
-    print("\nacc/F1 count nlu_fallback as a wrong answer for in-scope utterances; 'no-fb' ranks without the "
-          "FallbackClassifier; 'fallback in-scope' = share of real questions sent to nlu_fallback. "
-          "Times are medians over folds on a shared 2-core machine.")
+    print(
+        "\nacc/F1 count nlu_fallback as a wrong answer for in-scope utterances; 'no-fb' ranks without the "
+        "FallbackClassifier; 'fallback in-scope' = share of real questions sent to nlu_fallback. "
+        "Times are medians over folds on a shared 2-core machine."
+    )
 
 
 def main() -> None:
@@ -280,7 +349,7 @@ def main() -> None:
         _parse_worker(sys.argv[2], sys.argv[3])
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--variants", nargs="*", help="subset of: diet_ws diet_spacy logreg_ws logreg_spacy")
+    parser.add_argument("--variants", nargs="*", help="subset of: diet_ws logreg_ws")
     parser.add_argument("--config", type=Path, action="append", help="evaluate this config file's pipeline instead")
     parser.add_argument("--folds", type=int, default=1, help="1 = one stratified 80/20 split (default), N = N-fold CV")
     parser.add_argument("--epochs", type=int, default=100, help="DIET epochs (default 100)")
