@@ -61,7 +61,7 @@ EMBEDDING_CACHE = ROOT / "results" / "search-embeddings.npz"
 def spacy_nlp(extended: bool = False):  # type: ignore[no-untyped-def]
     """spacy.blank("de") + lookup lemmatizer from spacy-lookups-data.
 
-    ``extended``: the table as bot/build_spacy_model.py builds it for Rasa (every form and
+    ``extended``: the table as the removed bot/build_spacy_model.py built it for Rasa (every form and
     lemma also lower-cased and spelled without umlauts), i.e. the model setup builds today.
     """
     import spacy
@@ -73,7 +73,7 @@ def spacy_nlp(extended: bool = False):  # type: ignore[no-untyped-def]
 
         lookups = Lookups()
         lookups.add_table("lemma_lookup", _extend(_raw_table()))
-        lemmatizer.initialize(lookups=lookups)  # as bot/build_spacy_model.py does
+        lemmatizer.initialize(lookups=lookups)  # as the removed bot/build_spacy_model.py did
     else:
         nlp.initialize()  # loads de_lemma_lookup from spacy-lookups-data (offline)
     return nlp
@@ -92,7 +92,7 @@ _TRANSLIT = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö":
 
 
 def _extend(table: dict[str, str]) -> dict[str, str]:
-    """Same rule as bot/build_spacy_model.extend_lemma_table (copied: bot/ is not a package)."""
+    """Same rule as the removed bot/build_spacy_model.extend_lemma_table (git history)."""
     extended = dict(table)
     for form, lemma in table.items():
         for key in (form, lemma):
@@ -130,7 +130,7 @@ def _install_variant(name: str) -> None:
                  umlaut variants, separable verbs): only the lemma data changes
     spacy        spaCy as a spaCy user would: nlp(text) tokens and token.lemma_ in place of
                  german.words + german.lemmas (compound parts and separable verbs via the table)
-    spacy-ext    like "spacy" with the extended table bot/build_spacy_model.py builds for Rasa
+    spacy-ext    like "spacy" with the extended table the removed bot/build_spacy_model.py built
     """
     from kumpel_knowledge.search import engine, german
 

@@ -132,7 +132,7 @@ def history_messages(events: list[dict[str, Any]], limit: int = HISTORY_LIMIT) -
 
 
 async def _maybe_await(result: Any) -> Any:
-    # python-socketio changed enter_room/leave_room to coroutines in 5.10; 5.9.0 is pinned (PLATFORM.md).
+    # python-socketio changed enter_room/leave_room to coroutines in 5.10; 5.9.0 is pinned (RasaHQ/rasa#13027).
     if inspect.isawaitable(result):
         return await result
     return result
