@@ -11,7 +11,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.clock import Clock, clock_from_settings
-from actions.knowledge_client import KnowledgeClient, KnowledgeServiceError
+from actions.knowledge_client import Answer, KnowledgeClient, KnowledgeServiceError
 from actions.replies import reply_for
 from actions.settings import get_settings
 
@@ -51,6 +51,10 @@ class KnowledgeAnswerAction(Action, metaclass=ABCMeta):  # abstract: rasa-sdk re
     def topic_for(self, tracker: Tracker) -> str:
         return self.topic
 
+    def relay(self, dispatcher: CollectingDispatcher, answer: Answer, topic: str) -> None:
+        """Say the knowledge service's answer, question back or honest "I don't know"."""
+        dispatcher.utter_message(**reply_for(answer, topic))
+
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         topic = self.topic_for(tracker)
         context = {
@@ -70,7 +74,7 @@ class KnowledgeAnswerAction(Action, metaclass=ABCMeta):  # abstract: rasa-sdk re
             logger.warning("knowledge service failed for topic %s: %s", topic, error)
             dispatcher.utter_message(response="utter_knowledge_unavailable")
             return []
-        dispatcher.utter_message(**reply_for(answer, topic))
+        self.relay(dispatcher, answer, topic)
         events: list[EventType] = []
         for slot in (SLOT_SERVICE_ID, SLOT_OFFICE_ID):
             if slot in answer.context and answer.context[slot] != context[slot]:
@@ -120,6 +124,31 @@ class ActionAnswerFallback(KnowledgeAnswerAction):
 
     def name(self) -> str:
         return "action_answer_fallback"
+
+
+class ActionAnswerOutOfScope(KnowledgeAnswerAction):
+    """NLU took the message for something the city does not offer: the knowledge base decides.
+
+    Only the knowledge base may say "we don't offer that" (it knows the town's services; the NLU
+    only knows how people ask). When it answers or asks back with likely candidates, the citizen
+    gets that; when it counts the question as not answered (it does not know, or its candidates are
+    unlikely), the refusal names what Kumpel can do, and the knowledge service has recorded the
+    question (scrubbed of personal data) for the staff, like every unanswered question.
+    """
+
+    topic = "auto"
+
+    def name(self) -> str:
+        return "action_answer_out_of_scope"
+
+    def relay(self, dispatcher: CollectingDispatcher, answer: Answer, topic: str) -> None:
+        if answer.status == "unknown" or (answer.status == "clarify" and answer.unanswered):
+            dispatcher.utter_message(response="utter_out_of_scope")
+            return
+        super().relay(dispatcher, answer, topic)
+        if answer.status == "clarify":
+            # The candidates may all miss a question that really is about something else: say so.
+            dispatcher.utter_message(response="utter_out_of_scope_unless_chosen")
 
 
 class ActionAnswerChoice(KnowledgeAnswerAction):

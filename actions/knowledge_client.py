@@ -43,6 +43,8 @@ class Answer:
     entry: dict[str, str] | None = None
     context: dict[str, str | None] = field(default_factory=dict)
     confidence: float = 0.0
+    # The knowledge base counts the question as not answered (and has recorded it for the staff).
+    unanswered: bool = False
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Answer:
@@ -63,6 +65,7 @@ class Answer:
             entry=data.get("entry"),
             context=dict(data.get("context") or {}),
             confidence=float(data.get("confidence") or 0.0),
+            unanswered=bool(data.get("unanswered")),
         )
 
 

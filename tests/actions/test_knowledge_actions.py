@@ -17,6 +17,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.knowledge_actions import (
     ActionAnswerChoice,
+    ActionAnswerOutOfScope,
     ActionGetFees,
     ActionGetOpeningHours,
 )
@@ -184,3 +185,65 @@ def test_one_client_keeps_answering_across_event_loops_and_a_service_restart() -
     finally:
         server.shutdown()
         server.server_close()
+
+
+UNKNOWN_ANSWER: dict[str, Any] = {
+    "status": "unknown",
+    "text": "Dazu habe ich leider keine gesicherte Information.",
+    "choices": [],
+    "source": None,
+    "entry": None,
+    "context": {"service_id": None, "office_id": None},
+    "confidence": 0.1,
+    "unanswered": True,
+}
+
+
+def test_out_of_scope_asks_the_knowledge_base_and_relays_what_it_knows() -> None:
+    sent: list[dict[str, Any]] = []
+    action = ActionAnswerOutOfScope(client_answering(OPENING_HOURS_ANSWER, sent))
+    dispatcher, events = run(action, tracker("Wie werde ich mein altes Sofa los?"))
+
+    assert sent[0] == {**sent[0], "question": "Wie werde ich mein altes Sofa los?", "topic": "auto"}
+    assert "Quelle:" in dispatcher.messages[0]["text"]
+    assert SlotSet("office_id", "off-buergerbuero") in events
+
+
+def test_out_of_scope_refuses_only_when_the_knowledge_base_does_not_know_either() -> None:
+    sent: list[dict[str, Any]] = []
+    action = ActionAnswerOutOfScope(client_answering(UNKNOWN_ANSWER, sent))
+    dispatcher, _ = run(action, tracker("Wer gewinnt die Champions League?"))
+
+    assert len(sent) == 1  # the knowledge service was asked (and recorded the question for staff)
+    assert dispatcher.messages[0]["response"] == "utter_out_of_scope"
+
+
+def test_out_of_scope_with_candidates_offers_them_and_says_plainly_what_else_to_do() -> None:
+    clarify = {
+        **UNKNOWN_ANSWER,
+        "unanswered": False,
+        "confidence": 0.63,
+        "status": "clarify",
+        "text": "Meinten Sie „Sperrmüll anmelden“? Bitte wählen Sie aus.",
+        "choices": [{"type": "service", "id": "svc-sperrmuell", "title": "Sperrmüll anmelden"}],
+    }
+    action = ActionAnswerOutOfScope(client_answering(clarify, []))
+    dispatcher, _ = run(action, tracker("Wohin mit dem alten Schrank?"))
+
+    assert dispatcher.messages[0]["text"].startswith("Meinten Sie „Sperrmüll anmelden“?")
+    assert "svc-sperrmuell" in dispatcher.messages[0]["buttons"][0]["payload"]
+    assert dispatcher.messages[1]["response"] == "utter_out_of_scope_unless_chosen"
+
+
+def test_out_of_scope_with_only_unlikely_candidates_is_declined() -> None:
+    unlikely = {
+        **UNKNOWN_ANSWER,
+        "status": "clarify",
+        "text": "Meinten Sie „Wohnsitz anmelden“? Bitte wählen Sie aus.",
+        "choices": [{"type": "service", "id": "svc-wohnsitz-anmelden", "title": "Wohnsitz anmelden"}],
+        "confidence": 0.23,
+    }
+    action = ActionAnswerOutOfScope(client_answering(unlikely, []))
+    dispatcher, _ = run(action, tracker("Wie wird das Wetter morgen?"))
+
+    assert [m.get("response") for m in dispatcher.messages] == ["utter_out_of_scope"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sqlite3
 
 import pytest
 
@@ -72,6 +73,37 @@ def test_out_of_scope_is_declined_honestly_without_a_made_up_source(conversation
     conversation.say("Wie wird das Wetter morgen in Krefeld?")
     assert "Quelle:" not in conversation.text
     assert "115" in conversation.text
+
+
+def test_a_refusal_is_recorded_for_the_staff(conversation: Conversation) -> None:
+    conversation.say("Wer gewinnt die Champions League?")
+    assert "Dabei kann ich leider nicht helfen" in conversation.text
+    with sqlite3.connect(conversation.stack.state_dir / "kumpel.db") as db:
+        recorded = [row[0] for row in db.execute("SELECT question FROM unanswered_questions")]
+    assert "Wer gewinnt die Champions League?" in recorded
+
+
+@pytest.mark.parametrize(
+    ("message", "entry_id"),
+    [
+        ("Ich möchte Deutscher werden", "svc-einbuergerung"),
+        ("Unser Sohn braucht zum ersten Mal einen Pass", "svc-reisepass"),
+    ],
+)
+def test_the_knowledge_base_answers_what_the_nlu_took_for_small_talk(
+    conversation: Conversation, message: str, entry_id: str
+) -> None:
+    conversation.say(message)
+    assert "Dabei kann ich leider nicht helfen" not in conversation.text
+    assert CITATION.search(conversation.text)
+    assert kumpel_payload(conversation)["entry"]["id"] == entry_id
+
+
+def test_likely_candidates_are_offered_with_a_plain_word_on_what_else_to_do(conversation: Conversation) -> None:
+    conversation.say("Wie werde ich mein altes Sofa los?")
+    assert "Meinten Sie" in conversation.text
+    assert any("svc-sperrmuell" in button["payload"] for button in conversation.buttons)
+    assert "Wenn nichts davon passt" in conversation.text and "115" in conversation.text
 
 
 @pytest.mark.parametrize(

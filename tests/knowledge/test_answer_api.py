@@ -214,3 +214,13 @@ def test_the_same_question_twice_gives_the_same_answer(kb_client: TestClient) ->
     assert first == second
     assert first["entry"]["id"] == "svc-wohnsitz-anmelden"
     assert "Wohnungsgeberbestätigung" in first["text"]
+
+
+def test_the_answer_says_whether_the_question_counts_as_unanswered(
+    kb_client: TestClient, kb_settings: Settings
+) -> None:
+    unknown = ask(kb_client, "Wer gewinnt die Champions League?")
+    answered = ask(kb_client, "Wann hat das Bürgerbüro geöffnet?", "opening_hours")
+    assert unknown["status"] == "unknown" and unknown["unanswered"] is True
+    assert answered["status"] == "answer" and answered["unanswered"] is False
+    assert [question for question, _status in unanswered(kb_settings)] == ["Wer gewinnt die Champions League?"]

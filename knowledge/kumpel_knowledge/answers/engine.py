@@ -154,10 +154,13 @@ class AnswerEngine:
             status="unknown",
             text="Dazu habe ich leider keine gesicherte Information. " + self.settings.city_contact_text,
             context={"service_id": request.service_id, "office_id": request.office_id},
+            unanswered=True,
         )
 
     def _clarify(self, request: AnswerInput, hits: list[Any], confidence: float) -> Answer:
-        if confidence < LOW_CONFIDENCE:
+        # A question back whose best candidate is this unlikely counts as not answered, for the staff.
+        unanswered = confidence < LOW_CONFIDENCE
+        if unanswered:
             self._record_unanswered(request, "clarify")
         choices = [{"type": h.type, "id": h.id, "title": h.title} for h in hits]
         titles = [f"„{c['title']}“" for c in choices]
@@ -168,6 +171,7 @@ class AnswerEngine:
             choices=choices,
             context={"service_id": request.service_id, "office_id": request.office_id},
             confidence=round(confidence, 3),
+            unanswered=unanswered,
         )
 
     def _answer_about(self, subject: Entry, topic: str, question: str, now: datetime) -> Answer:

@@ -80,6 +80,7 @@ class AnswerResponse(BaseModel):
     entry: EntryRef | None = None
     context: AnswerContext
     confidence: float
+    unanswered: bool = False
 
 
 @router.post("/answer", response_model=AnswerResponse)

@@ -38,3 +38,6 @@ class Answer:
     entry: dict[str, str] | None = None
     context: dict[str, str | None] = field(default_factory=lambda: {"service_id": None, "office_id": None})
     confidence: float = 0.0
+    # True when the knowledge base counts the question as not answered (an honest "I don't know" or
+    # a question back with unlikely candidates): it is recorded for the staff.
+    unanswered: bool = False
