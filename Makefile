@@ -5,7 +5,8 @@ RASA_VENV := .venv/rasa/bin
 KNOWLEDGE_VENV := .venv/knowledge/bin
 # Python code of each venv: the knowledge service and its tests run on 3.11, the Rasa side on 3.10.
 KNOWLEDGE_CODE := knowledge/kumpel_knowledge knowledge/alembic tests/knowledge tests/browser \
-	bench/search_quality.py bench/search_latency.py bench/answer_bench.py bench/webchat_browser.py
+	bench/search_quality.py bench/search_latency.py bench/answer_bench.py bench/webchat_browser.py \
+	bench/answer_quality.py bench/scrub_quality.py
 RASA_CODE := bot actions stack/kumpel_stack tests/bot tests/actions tests/forms tests/channels tests/nlu \
 	tests/integration bench/nlu_eval.py bench/forms_bench.py bench/rest_latency.py
 

@@ -10,6 +10,7 @@ run "$RPY" bench/nlu_eval.py
 run "$KPY" bench/search_quality.py
 run "$KPY" bench/search_latency.py
 run "$KPY" bench/answer_quality.py
+run "$KPY" bench/scrub_quality.py
 run "$RPY" bench/rest_latency.py --turns 100
 run "$RPY" bench/forms_bench.py
 exit 0

@@ -273,95 +273,19 @@ def run_search(args: argparse.Namespace) -> int:
 # Personal data: a person's name, a street with house number (the citizen's or anyone's),
 # phone numbers and e-mail addresses. A street without a number, a city, a postcode alone,
 # titles (Dr.) and the prepositions of "Am Marktplatz 3" are neutral.
-SCRUB_SET: list[tuple[str, list[str], list[str], str]] = [
-    (
-        "Ich heiße Erika Mustermann und wohne in der Dionysiusstraße 12a.",
-        ["Erika Mustermann", "Dionysiusstraße 12a"],
-        [],
-        "intro+address",
-    ),
-    ("Mein Name ist Ali Yılmaz, ich brauche einen neuen Personalausweis.", ["Ali Yılmaz"], [], "intro"),
-    ("ich heisse jürgen meier und mein hund ist weggelaufen", ["jürgen meier"], [], "intro"),
-    ("Hallo, hier ist Petra Schneider. Wann hat das Bürgerbüro offen?", ["Petra Schneider"], [], "intro"),
-    ("Mein Name ist Karl-Heinz von der Heide.", ["Karl-Heinz von der Heide"], [], "intro"),
-    ("Name: Anna Łukasiewicz", ["Anna Łukasiewicz"], [], "intro"),
-    ("Ich bin Thomas Müller und möchte meinen Wohnsitz ummelden.", ["Thomas Müller"], [], "intro"),
-    ("Mein Name ist Weber. Ich habe eine Frage zur Hundesteuer.", ["Weber"], [], "intro"),
-    ("Ich heiße Dr. Sabine Krüger-Wolff und brauche ein Führungszeugnis", ["Sabine Krüger-Wolff"], ["Dr"], "intro"),
-    ("Ich heiße Marie und bin 17, darf ich alleine einen Ausweis beantragen?", ["Marie"], [], "intro"),
-    ("mein name ist lisa becker, ich hab meinen ausweis verloren", ["lisa becker"], [], "intro"),
-    (
-        "Guten Tag, mein Name ist Hans-Peter Schulze-Brink, ich wohne Am Marktplatz 3.",
-        ["Hans-Peter Schulze-Brink", "Marktplatz 3"],
-        ["Am"],
-        "intro+address",
-    ),
-    ("Ich heiße Mehmet Öztürk", ["Mehmet Öztürk"], [], "intro"),
-    ("Ich bin die Frau Kowalski aus der Südstraße 8", ["Kowalski", "Südstraße 8"], [], "intro+address"),
-    ("Hier schreibt Familie Hoffmann, wir ziehen zum 1.3. um.", ["Hoffmann"], [], "intro"),
-    ("Mein Sohn heißt Leon Fischer und braucht einen Kinderreisepass.", ["Leon Fischer"], [], "other-name"),
-    ("Frau Schmidt vom Bürgerbüro hat gesagt, ich soll hier fragen.", ["Schmidt"], [], "other-name"),
-    ("Herr Dr. Becker aus dem Ordnungsamt ist nicht erreichbar.", ["Becker"], ["Dr"], "other-name"),
-    ("Mein Nachbar Klaus Wagner parkt immer vor meiner Einfahrt.", ["Klaus Wagner"], [], "other-name"),
-    ("wohne Am Marktplatz 3, wann kommt die Müllabfuhr?", ["Marktplatz 3"], ["Am"], "address"),
-    ("Ich wohne Ostwall 104 und die Straßenlaterne ist kaputt.", ["Ostwall 104"], [], "address"),
-    ("Meine Adresse ist Hauptstr. 5, 47798 Krefeld", ["Hauptstr. 5"], ["47798", "Krefeld"], "address"),
-    ("Ich wohne in der Uerdinger Straße 44 b", ["Uerdinger Straße 44 b"], [], "address"),
-    ("Anschrift: Philadelphiastraße 2a", ["Philadelphiastraße 2a"], [], "address"),
-    (
-        "Bei mir in der Lindenstraße 17 ist seit Tagen der Müll nicht abgeholt worden.",
-        ["Lindenstraße 17"],
-        [],
-        "address",
-    ),
-    ("Ich wohne Im Brahm 21", ["Brahm 21"], ["Im"], "address"),
-    ("Neue Adresse: Kölner Str. 120, wie melde ich mich um?", ["Kölner Str. 120"], [], "address"),
-    (
-        "Wir sind von der Moerser Straße 3 in die Rheinstraße 77 umgezogen.",
-        ["Moerser Straße 3", "Rheinstraße 77"],
-        [],
-        "address",
-    ),
-    ("wohne in der goethestr 9", ["goethestr 9"], [], "address"),
-    ("ich wohne am westwall 15a", ["westwall 15a"], ["am"], "address"),
-    (
-        "Friedrich-Ebert-Straße 38, 2. OG, Klingel Schulz",
-        ["Friedrich-Ebert-Straße 38", "Schulz"],
-        ["2", "OG"],
-        "address+name",
-    ),
-    ("Die Grundsteuer für das Haus am Stadtgarten 5 ist zu hoch", ["Stadtgarten 5"], ["am"], "address"),
-    ("Wohnort: Krefeld-Uerdingen, Niederstraße 40", ["Niederstraße 40"], ["Krefeld", "Uerdingen"], "address"),
-    ("Ich heiße Thomas. Kann ich online einen Termin buchen?", ["Thomas"], [], "intro"),
-    ("Mein Name: Zoe Brandt", ["Zoe Brandt"], [], "intro"),
-    ("Wie lange dauert die Bearbeitung im Rathaus? Ich heiße übrigens Schmitz.", ["Schmitz"], [], "intro"),
-    ("Ich heiße Erika", ["Erika"], [], "intro"),
-    ("Ich brauche eine Meldebescheinigung, mein Name ist Nguyen Van An.", ["Nguyen Van An"], [], "intro"),
-    (
-        "Meine Telefonnummer ist 02151 86-0, bitte rufen Sie mich an, Gruß Monika Ernst",
-        ["02151 86-0", "Monika Ernst"],
-        [],
-        "signature",
-    ),
-    ("Können Sie mir an erika.mustermann@example.de schreiben?", ["erika.mustermann@example.de"], [], "email"),
-    ("Viele Grüße, Stefan Lange", ["Stefan Lange"], [], "signature"),
-    # no personal data
-    ("Wie heißt das Amt für Hundesteuer?", [], [], "negative"),
-    ("Ich heiße das nicht gut, dass die Parkgebühren steigen.", [], [], "negative"),
-    ("Ich heiße Sie herzlich willkommen, sagt der Bürgermeister immer.", [], [], "negative"),
-    ("Mein Name ist im Ausweis falsch geschrieben, was kann ich tun?", [], [], "negative"),
-    ("Wo ist die Ausländerbehörde?", [], [], "negative"),
-    ("Gilt die Parkzone auch am Ostwall?", [], [], "negative"),
-    ("Wann fährt der Bus 54 zum Hauptbahnhof?", [], [], "negative"),
-    ("Was kostet ein Anwohnerparkausweis für 2 Autos?", [], [], "negative"),
-    ("Ist das Bürgerbüro am Samstag 10 Uhr offen?", [], [], "negative"),
-    ("Im Büro 3 im Rathaus wurde mir gesagt, ich soll Formular 12 ausfüllen.", [], [], "negative"),
-    ("Der Kindergarten Regenbogen in der Marktstraße hat noch Plätze?", [], [], "negative"),
-    ("Platz 2 beim Stadtlauf, gibt es da eine Urkunde?", [], [], "negative"),
-    ("Ich bin neu in Krefeld und muss mich anmelden.", [], ["Krefeld"], "negative"),
-    ("Ich bin Rentner, bekomme ich eine Ermäßigung?", [], [], "negative"),
-    ("Wohnen Sie auch in der Altstadt?", [], [], "negative"),
-]
+# The set lives in bench/data/scrub_dev.yml (the dev split of bench/scrub_quality.py, which also has
+# a held-out test split); it was written before any scrubber was run on it.
+SCRUB_DEV = ROOT / "bench" / "data" / "scrub_dev.yml"
+
+
+def _load_scrub_set() -> list[tuple[str, list[str], list[str], str]]:
+    import yaml
+
+    items = yaml.safe_load(SCRUB_DEV.read_text(encoding="utf-8"))["items"]
+    return [(i["text"], i.get("personal", []), i.get("neutral", []), i["category"]) for i in items]
+
+
+SCRUB_SET: list[tuple[str, list[str], list[str], str]] = _load_scrub_set()
 
 _UNIT = re.compile(r"[^\W_]+")
 _PLACEHOLDER = re.compile(r"\[(?:Name|Adresse|E-Mail|IBAN|Nummer|Link)\]")

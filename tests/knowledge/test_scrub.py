@@ -37,3 +37,72 @@ def test_personal_data_is_replaced(text: str, expected: str) -> None:
 )
 def test_ordinary_questions_stay_as_they_are(text: str) -> None:
     assert scrub(text) == text
+
+
+# Cases a member of staff would notice: names and addresses the first scrubber left in, and
+# questions it must not touch. Taken from the dev split (bench/data/scrub_dev.yml) or written
+# here; none from the held-out test split (bench/data/scrub_heldout.yml).
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("ich heisse jürgen meier und mein hund ist weggelaufen", "ich heisse [Name] und mein hund ist weggelaufen"),
+        (
+            "Ich heiße Dr. Sabine Krüger-Wolff und brauche ein Führungszeugnis",
+            "Ich heiße Dr. [Name] und brauche ein Führungszeugnis",
+        ),
+        ("Mein Name ist Karl-Heinz von der Heide.", "Mein Name ist [Name]."),
+        (
+            "Ich bin Thomas Müller und möchte meinen Wohnsitz ummelden.",
+            "Ich bin [Name] und möchte meinen Wohnsitz ummelden.",
+        ),
+        (
+            "Hallo, hier ist Petra Schneider. Wann hat das Bürgerbüro offen?",
+            "Hallo, hier ist [Name]. Wann hat das Bürgerbüro offen?",
+        ),
+        (
+            "Frau Schmidt vom Bürgerbüro hat gesagt, ich soll hier fragen.",
+            "Frau [Name] vom Bürgerbüro hat gesagt, ich soll hier fragen.",
+        ),
+        (
+            "Herr Dr. Becker aus dem Ordnungsamt ist nicht erreichbar.",
+            "Herr Dr. [Name] aus dem Ordnungsamt ist nicht erreichbar.",
+        ),
+        (
+            "Meine Telefonnummer ist 02151 86-0, bitte rufen Sie mich an, Gruß Monika Ernst",
+            "Meine Telefonnummer ist [Nummer], bitte rufen Sie mich an, Gruß [Name]",
+        ),
+        ("Viele Grüße, Stefan Lange", "Viele Grüße, [Name]"),
+        ("Ich wohne in der Uerdinger Straße 44 b", "Ich wohne in der [Adresse]"),
+        ("Neue Adresse: Kölner Str. 120, wie melde ich mich um?", "Neue Adresse: [Adresse], wie melde ich mich um?"),
+        ("Ich wohne Im Brahm 21", "Ich wohne Im [Adresse]"),
+        ("wohne in der goethestr 9", "wohne in der [Adresse]"),
+        (
+            "Wir sind von der Moerser Straße 3 in die Rheinstraße 77 umgezogen.",
+            "Wir sind von der [Adresse] in die [Adresse] umgezogen.",
+        ),
+        ("Die Wohnung Lindenweg 4-6 ist leer", "Die Wohnung [Adresse] ist leer"),
+        ("Geburtsdatum: 03.04.1978", "Geburtsdatum: [Nummer]"),
+    ],
+)
+def test_names_addresses_and_dates_of_birth_are_replaced(text: str, expected: str) -> None:
+    assert scrub(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Ich heiße Sie herzlich willkommen, sagt der Bürgermeister immer.",
+        "Ich heiße das nicht gut, dass die Parkgebühren steigen.",
+        "Mein Name ist im Ausweis falsch geschrieben, was kann ich tun?",
+        "Ich bin Rentner, bekomme ich eine Ermäßigung?",
+        "Ich bin neu in Krefeld und muss mich anmelden.",
+        "Platz 2 beim Stadtlauf, gibt es da eine Urkunde?",
+        "Gilt die Parkzone auch am Ostwall?",
+        "Kann ich auf dem Parkplatz 2 Stunden parken?",
+        "Hat das Standesamt am 24.12.2025 geöffnet?",
+        "Öffnungszeiten 10 - 12.30 Uhr?",
+        "Hier ist Parken verboten, wer kontrolliert das?",
+    ],
+)
+def test_questions_that_look_personal_stay_as_they_are(text: str) -> None:
+    assert scrub(text) == text

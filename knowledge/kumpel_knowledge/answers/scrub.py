@@ -1,33 +1,168 @@
-"""Remove personal data from free text before it is stored (unanswered questions)."""
+"""Remove personal data from free text before it is stored (unanswered questions).
+
+DSGVO: the staff read these questions to improve the knowledge base, so they must keep what was
+asked ("Ich bin umgezogen, wo melde ich mich um?") and lose who asked (names, street + house
+number, phone, e-mail, IBAN, links, a date of birth). Everything here is plain `re`, no model.
+
+How names are found: only after a cue, never from a list of names. Strong cues ("ich heiße",
+"mein Name ist", "Name:") are followed by a name in any casing ("ich heisse jürgen meier"); weak
+cues ("ich bin", "hier ist", "Frau", "Gruß") only by capitalised words, because German nouns are
+capitalised too ("Ich bin Rentner" is no name). A list of words that are never a name
+(`_NOT_A_NAME`) keeps "Ich heiße Sie willkommen" and "Mein Name ist falsch geschrieben" intact.
+Cue words, titles and prepositions stay ("Frau Dr. [Name]", "wohne Am [Adresse]").
+
+Quality is measured on a dev and a held-out test set: bench/scrub_quality.py.
+"""
 
 from __future__ import annotations
 
 import re
 
+
+def _words(text: str) -> str:
+    """Alternation of the whitespace-separated words, longest first, for use inside a pattern."""
+    return "|".join(re.escape(w) for w in sorted(set(text.split()), key=len, reverse=True))
+
+
+# ---------------------------------------------------------------- building blocks
+# Any upper-case letter of the Latin, Greek and Cyrillic scripts, also Ł, Ś, Ö, Ç (re has no \p{Lu}).
+_UPPER = "[" + "".join(c for c in map(chr, range(0x2000)) if c.isupper()) + "]"
+_WORD_TAIL = r"[\w'’-]*"  # rest of a name word: letters, digits, "Karl-Heinz", "O'Brien"
+_END = r"(?![\w'’-])"  # end of a word
+
+# Words that are never (the start of) a name, compared case-insensitively: pronouns, articles,
+# prepositions, conjunctions, common verbs/adverbs/adjectives after "ich heiße/bin", role nouns
+# ("Ich bin Rentner"), "Frau"/"Herr" (cues themselves) and weekdays/months.
+_NOT_A_NAME = rf"""(?i:(?:{
+    _words('''
+    ich du er sie es wir ihr ihre ihren ihrem ihrer ihn ihm sich mich mir dich dir uns euch euer
+    mein meine meinen meinem meiner dein deine sein seine unser unsere man jemand niemand
+    alle alles jeden jede jeder der die das den dem des ein eine einen einem einer kein keine
+    dies diese dieser dieses und oder aber sondern denn weil dass daß ob wenn als wie
+    im in am an auf aus bei mit nach seit von vom zu zum zur für über unter vor hinter neben
+    durch gegen ohne um bis ab per pro hier da dort nicht nur auch so gut neu noch schon gerade
+    jetzt leider eigentlich übrigens uebrigens also eben mal bitte danke ja nein doch sehr ganz
+    etwa ca falsch richtig anders korrekt geändert gewechselt unbekannt herzlich willkommen
+    bin bist ist sind war habe hab hat haben möchte moechte will würde wuerde brauche suche
+    wohne komme kann muss soll darf frage frau herr herrn familie dr prof doktor professor
+    rentner rentnerin student studentin schüler schülerin schueler azubi mutter vater eltern
+    mieter mieterin vermieter vermieterin eigentümer eigentümerin anwohner anwohnerin
+    bürger bürgerin deutscher deutsche alleinerziehend alleinerziehende arbeitslos
+    selbstständig selbständig montag dienstag mittwoch donnerstag freitag samstag sonntag
+    januar februar märz april mai juni juli august september oktober november dezember
+    heute morgen gestern
+    ''')
+}){_END})"""
+
+_NAME_ANY = rf"(?!{_NOT_A_NAME})[^\W\d_]{_WORD_TAIL}"  # a name word in any casing
+_NAME_CAP = rf"(?!{_NOT_A_NAME}){_UPPER}{_WORD_TAIL}"  # a capitalised name word
+# Name particles between first and last name: "Karl-Heinz von der Heide", "Jan de Vries".
+_PARTICLES = r"(?:(?i:von|van|de|der|den|zu|zur|di|da|del|la|le|ter|ten|el|al)\s+)+"
+# Titles stay in front of the placeholder: "Frau Dr. [Name]".
+_TITLE = r"(?:\s+(?i:dr\.?|prof\.?|doktor|professor|(?:ober)?bürgermeister(?:in)?))"
+
+
+def _cap_names(least: int, most: int) -> str:
+    """`least` to `most` capitalised name words, particles allowed before later words."""
+    return rf"{_NAME_CAP}(?:\s+(?:{_PARTICLES})?{_NAME_CAP}){{{least - 1},{most - 1}}}"
+
+
+# After a strong cue: the first word in any casing, then more words in any casing or particles
+# + a capitalised word ("ich heisse jürgen meier", "Mein Name ist Karl-Heinz von der Heide").
+_ANY_NAMES = rf"{_NAME_ANY}(?:\s+{_PARTICLES}{_NAME_CAP}|\s+{_NAME_ANY}){{0,2}}"
+
+# ---------------------------------------------------------------- numbers and dates
+# A calendar date ("24.12.2025") is no phone number: staff need it. Only after a birth cue it goes.
+_DATE = r"\d{1,2}\.\s?\d{1,2}\.(?:\s?\d{4}|\s?\d{2})?(?!\d)"
+_MONTHS = "januar|februar|märz|maerz|april|mai|juni|juli|august|september|oktober|november|dezember"
+_BIRTH_DATE = re.compile(
+    r"(?P<cue>(?i:\b(?:geboren|geb\.|geburtsdatum|geburtstag)(?:\s+(?:ist|war))?(?:\s+am)?)\s*:?\s*)"
+    rf"(?:{_DATE}|\d{{1,2}}\.\s?(?i:{_MONTHS})\s+\d{{4}})"
+)
+# Phone and other long numbers: at least 7 digits, separated by at most two of " /().-"
+# ("0151 23456789", "+49 (2151) 86-2000", "02151/98765", a chip number). Shorter numbers stay
+# ("Fachbereich 33", "Hundesteuer 2026", "10 - 12.30 Uhr").
+_LONG_NUMBER = re.compile(rf"(?<![\w+])(?!{_DATE})\+?\(?\d(?:[ \t/().-]{{1,2}}\d|\d){{6,}}")
+
+# ---------------------------------------------------------------- street + house number
+# House number: "3", "12a", "12 a", "44 b", "12-14", "44-46"; not a measure ("Parkplatz 2 Stunden").
+_HOUSE_NUMBER = (
+    r"\d{1,4}(?:\s?[a-hA-H](?![\w]))?(?:\s?[-–/]\s?\d{1,4}(?:\s?[a-hA-H](?![\w]))?)?(?![\d]|[.,]\d)"
+    r"(?!\s*(?:(?i:stunden?|std|minuten?|min|tagen?|tage|wochen?|monaten?|monate|jahren?|jahre|uhr|euro|eur"
+    r"|prozent|mal|personen|kinder|km|meter|m)\b|€|%))"
+)
+# Words a street name ends with ("Dionysiusstraße", "Hauptstr.", "goethestr", "Ostwall", "Mühlenweg").
+_STREET_SUFFIX = r"(?:stra(?:ß|ss)e|str\.?|weg|platz|allee|ring|wall|gasse|damm|ufer|pfad|chaussee|steig|steg|kamp)"
+# Adjective before a separate street word: "Uerdinger Straße", "Kölner Str.", not "in der Straße".
+_STREET_ADJECTIVE = rf"""(?!(?i:{
+    _words(
+        "der oder aber über unser euer ihrer seiner meiner deiner unserer eurer jeder dieser jener "
+        "welcher aller wieder immer weiter hinter unter hier"
+    )
+}){_END})[^\W\d_][\w.-]*er"""
+_STREET = re.compile(
+    rf"(?i:\b(?:(?:{_STREET_ADJECTIVE}\s+)?[^\W\d_][\w.-]+?{_STREET_SUFFIX}|{_STREET_ADJECTIVE}\s+{_STREET_SUFFIX})"
+    rf"(?![\w])\s*{_HOUSE_NUMBER})"
+)
+# A street without such an ending ("Im Brahm 21", "am Stadtgarten 5") only after a cue word.
+_CUED_STREET = re.compile(
+    r"(?P<cue>(?i:\b(?:wohne|wohnen|wohnt|adresse|anschrift|wohnort|haus)(?:\s*:|\s+ist)?"
+    r"(?:\s+(?:am|im|an\s+der|in\s+der|auf\s+der|auf\s+dem))?)\s+)"
+    rf"(?!{_NOT_A_NAME}|(?i:nr|nummer)\b)[^\W\d_][\w.-]*\s+{_HOUSE_NUMBER}"
+)
+
+# ---------------------------------------------------------------- names after a cue
+_GREETING = r"(?i:\bgr(?:ü|ue|u)(?:ß|ss)(?:e|en)?\b)"  # "Gruß", "Viele Grüße", "Mit freundlichen Grüßen"
+_NAME_PATTERNS: tuple[re.Pattern[str], ...] = (
+    # Self-introduction, name in any casing: "Ich heiße Erika Muster", "mein name ist lisa becker",
+    # "Ich heiße übrigens Schmitz", "Ich heiße Dr. Sabine Krüger-Wolff"; not "Ich heiße Sie willkommen".
+    re.compile(
+        r"(?P<cue>(?i:\b(?:ich\s+hei(?:ß|ss)e|mein\s+name\s+ist))"
+        rf"(?:\s+(?i:übrigens|uebrigens|auch|eigentlich|also))?{_TITLE}*\s+)"
+        rf"(?!(?:\s*\S+){{1,4}}\s+(?i:willkommen)\b){_ANY_NAMES}"
+    ),
+    # A form-like label: "Name: Anna Łukasiewicz", "Mein Name: Zoe Brandt".
+    re.compile(rf"(?P<cue>(?i:\b(?:mein\s+)?name)\s*:\s*){_ANY_NAMES}"),
+    # "Ich bin Thomas Müller": first and last name, both capitalised, since "Ich bin Rentner" is none.
+    re.compile(rf"(?P<cue>(?i:\bich\s+bin)(?:\s+(?i:die|der))?\s+){_cap_names(2, 3)}"),
+    # "Hallo, hier ist Petra Schneider" (two words: "Hier ist Parken ..." is none) / "hier schreibt X".
+    re.compile(rf"(?P<cue>(?i:\bhier\s+ist)(?:\s+(?i:die|der))?\s+){_cap_names(2, 3)}"),
+    re.compile(rf"(?P<cue>(?i:\bhier\s+schreibt)(?:\s+(?i:die|der))?\s+){_cap_names(1, 3)}"),
+    # Someone else by title: "Frau Schmidt", "Herr Dr. Becker", "Familie Hoffmann", "Frau von Berg".
+    re.compile(rf"(?P<cue>(?i:\b(?:frau|herr|herrn|familie)){_TITLE}*\s+)(?:{_PARTICLES})?{_cap_names(1, 2)}"),
+    # "Mein Sohn heißt Leon Fischer", "Mein Nachbar Klaus Wagner", "Klingel Schulz".
+    re.compile(
+        rf"(?P<cue>(?i:\b(?:mein|meine|unser|unsere)\s+[^\W\d_]+\s+hei(?:ß|ss)t){_TITLE}*\s+){_cap_names(1, 3)}"
+    ),
+    re.compile(rf"(?P<cue>(?i:\bnachbar(?:in)?){_TITLE}*\s+){_cap_names(1, 3)}"),
+    re.compile(rf"(?P<cue>(?i:\bklingel(?:schild)?)\s*:?\s+){_cap_names(1, 2)}"),
+    # Signature: "Gruß Monika Ernst", "Viele Grüße, Stefan Lange"; not "Grüße aus Hüls". At the end
+    # of the message any casing counts ("gruß horst").
+    re.compile(rf"(?P<cue>{_GREETING}\s*,?\s+){_cap_names(1, 3)}"),
+    re.compile(rf"(?P<cue>{_GREETING}\s*,?\s+)(?:[^\W\d_]\.\s*)?{_NAME_ANY}(?:\s+{_NAME_ANY}){{0,2}}(?=[\s.!]*$)"),
+)
+
+# ---------------------------------------------------------------- all rules, in order
+# The first four (e-mail, IBAN, long number, link) are the non-language rules; bench/spacy_eval.py
+# reuses exactly these as `_PATTERNS[:4]`. Addresses run before names so that a name rule never
+# takes a street ("Gruß Monika Ernst, Hauptstraße 5").
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    # E-mail: "erika.muster@example.org", "k.yilmaz+amt@web.de".
     (re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+"), "[E-Mail]"),
     # IBAN: two letters, two check digits, 11-30 alphanumerics, often in groups of four.
     (re.compile(r"\b[A-Z]{2}\d{2}(?:\s?[A-Z0-9]{4}){2,7}(?:\s?[A-Z0-9]{1,4})?\b", re.IGNORECASE), "[IBAN]"),
-    (re.compile(r"(?:(?<=\s)|^)\+?\d[\d\s/().-]{6,}\d"), "[Nummer]"),
+    (_LONG_NUMBER, "[Nummer]"),
     (re.compile(r"https?://\S+"), "[Link]"),
-    # Names people introduce themselves with ("Ich heiße Erika Muster", "mein Name ist ...").
-    (
-        re.compile(r"(?i:\b(ich hei(?:ß|ss)e|mein name ist|name:))\s+[A-ZÄÖÜ][\w'-]*(?:\s+[A-ZÄÖÜ][\w'-]*)?"),
-        r"\1 [Name]",
-    ),
-    # Street and house number ("Ostwall 104", "Dionysiusstraße 12a", "Am Marktplatz 3").
-    (
-        re.compile(
-            r"\b[A-ZÄÖÜ][\wäöüß-]*(?:stra(?:ß|ss)e|str\.|weg|platz|allee|ring|wall|gasse|damm|ufer)\s+\d+\s?[a-z]?\b",
-            re.IGNORECASE,
-        ),
-        "[Adresse]",
-    ),
+    (_BIRTH_DATE, r"\g<cue>[Nummer]"),
+    (_STREET, "[Adresse]"),
+    (_CUED_STREET, r"\g<cue>[Adresse]"),
+    *((pattern, r"\g<cue>[Name]") for pattern in _NAME_PATTERNS),
 )
 
 
 def scrub(text: str) -> str:
-    """Text with e-mail addresses, IBANs, phone and other long numbers replaced by placeholders."""
+    """Text with names, street + house number, e-mail addresses, IBANs, phone and other long
+    numbers, links and a date of birth replaced by placeholders ([Name], [Adresse], ...)."""
     for pattern, placeholder in _PATTERNS:
         text = pattern.sub(placeholder, text)
     return text.strip()
