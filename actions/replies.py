@@ -50,6 +50,8 @@ def reply_for(answer: Answer, topic: str) -> dict[str, Any]:
             "status": answer.status,
             "topic": topic,
             "entry": answer.entry,
+            # What the answer is about: a contact answer names the office (entry) for a service.
+            "context": answer.context,
             "source": (
                 {
                     "title": answer.source.title,

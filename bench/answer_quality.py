@@ -5,7 +5,8 @@ Rasa's REST channel to a stack started on free ports (NLU, rules, action server,
 service, as in production). Each reply is classified by what the citizen sees:
 
 - answered right / answered wrong: a knowledge answer (it names its source) about the expected
-  entry or another one;
+  entry or another one (a contact or hours answer about a service is about that service and its
+  office: either counts);
 - asked back, right choice among the buttons / right choice missing;
 - refused: "Dabei kann ich leider nicht helfen" (NLU said out of scope), "nicht verstanden" or the
   knowledge service's honest "keine gesicherte Information";
@@ -57,7 +58,9 @@ def classify(messages: list[dict[str, Any]], question: Question) -> str:
             continue
         status, entry = kumpel.get("status"), kumpel.get("entry") or {}
         if status == "answer":
-            return "answered right" if entry.get("id") in question.expect else "answered wrong"
+            # "Für „Hundesteuer“ ist das Steueramt zuständig" is about the service and the office.
+            about = {entry.get("id"), *(kumpel.get("context") or {}).values()}
+            return "answered right" if about & question.expect else "answered wrong"
         if status == "clarify":
             if any(f'"{entry_id}"' in offered for entry_id in question.expect):
                 return "asked back, right choice"
