@@ -35,6 +35,16 @@ class Choice:
 
 
 @dataclass(frozen=True)
+class FormMatch:
+    """Whether a message that asks to start a form is about that form's service (``yes``,
+    ``unclear``, ``no``), and that service in the town's knowledge base."""
+
+    decision: str
+    service_id: str | None = None
+    service_title: str | None = None
+
+
+@dataclass(frozen=True)
 class Answer:
     status: str  # "answer" | "clarify" | "unknown"
     text: str
@@ -45,6 +55,7 @@ class Answer:
     confidence: float = 0.0
     # The knowledge base counts the question as not answered (and has recorded it for the staff).
     unanswered: bool = False
+    form_match: FormMatch | None = None
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Answer:
@@ -66,7 +77,17 @@ class Answer:
             context=dict(data.get("context") or {}),
             confidence=float(data.get("confidence") or 0.0),
             unanswered=bool(data.get("unanswered")),
+            form_match=_form_match(data.get("form_match")),
         )
+
+
+def _form_match(data: Any) -> FormMatch | None:
+    if not isinstance(data, dict) or data.get("decision") not in ("yes", "unclear", "no"):
+        return None
+    service = data.get("service")
+    if not isinstance(service, dict):
+        service = {}
+    return FormMatch(str(data["decision"]), service.get("id"), service.get("title"))
 
 
 class KnowledgeClient:
@@ -141,8 +162,9 @@ class KnowledgeClient:
         context: dict[str, str | None] | None = None,
         entity_id: str | None = None,
         now: str | None = None,
+        form: str | None = None,
     ) -> Answer:
-        payload = {
+        payload: dict[str, Any] = {
             "question": (question or "").strip()[:MAX_QUESTION_CHARS] or topic,
             "topic": topic,
             "context": context or {},
@@ -150,4 +172,6 @@ class KnowledgeClient:
             "now": now,
             "language": "de",
         }
+        if form:
+            payload["form"] = form  # the answer then says whether the message is about the form's service
         return Answer.from_json(await self.request("POST", "/api/v1/answer", json=payload))

@@ -77,6 +77,23 @@ class FieldSpec:
 
 
 @dataclass(frozen=True)
+class StartSpec:
+    """How a form starts: only when the citizen asks to *do* it (``words``: stems of such verbs)
+    and the knowledge base agrees that the form's service is meant; otherwise ``question`` asks,
+    with a button to start (``button``) and one for information only (``info_button``)."""
+
+    words: tuple[str, ...]
+    question: str
+    button: str
+    info_button: str
+
+    def asked_to_do(self, text: str) -> bool:
+        """Whether the message holds a verb of doing ("anmelden", "melde ... an")."""
+        lowered = text.lower()
+        return any(word in lowered for word in self.words)
+
+
+@dataclass(frozen=True)
 class FormSpec:
     form: str
     title: str
@@ -86,6 +103,7 @@ class FormSpec:
     declined_text: str
     summary_intro: str
     estimate: bool = False
+    start: StartSpec | None = None
     params: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -159,7 +177,9 @@ def parse_spec(raw: dict[str, Any]) -> FormSpec:
         "declined_text",
         "summary_intro",
         "estimate",
+        "start",
     }
+    start = raw.get("start")
     return FormSpec(
         form=form,
         title=raw["title"],
@@ -169,6 +189,14 @@ def parse_spec(raw: dict[str, Any]) -> FormSpec:
         declined_text=str(raw["declined_text"]).strip(),
         summary_intro=str(raw.get("summary_intro") or "Bitte prüfen Sie Ihre Angaben:").strip(),
         estimate=bool(raw.get("estimate", False)),
+        start=StartSpec(
+            words=tuple(str(word).lower() for word in start["words"]),
+            question=str(start["question"]).strip(),
+            button=str(start["button"]),
+            info_button=str(start["info_button"]),
+        )
+        if start
+        else None,
         params={key: value for key, value in raw.items() if key not in known},
     )
 

@@ -251,3 +251,37 @@ def test_bad_input_in_a_form_gets_a_polite_answer_and_the_same_question(conversa
     conversation.say("Erika Mustermann")
     assert "Anschrift" in conversation.text
     assert records(conversation) == []
+
+
+@pytest.mark.parametrize(
+    ("message", "entry_id"),
+    [
+        ("kfz abmelden", "svc-fahrzeug-abmelden"),
+        ("eheschliesung anmelden", "svc-eheschliessung-anmelden"),
+    ],
+)
+def test_a_start_word_about_another_service_answers_it_and_starts_no_form(
+    conversation: Conversation, message: str, entry_id: str
+) -> None:
+    conversation.say(message)
+    assert "Datenschutzhinweis" not in conversation.text, conversation.text
+    payloads = [c["kumpel"] for c in conversation.custom if "kumpel" in c]
+    assert payloads and payloads[-1]["entry"]["id"] == entry_id
+    conversation.say("Ja")  # would be the consent if a form had started
+    assert not records(conversation)
+
+
+def test_an_unclear_start_asks_once_and_the_button_starts_the_form(conversation: Conversation) -> None:
+    conversation.say("Hundesteuer für einen Hund")
+    assert "Datenschutzhinweis" not in conversation.text
+    titles = [button["title"] for button in conversation.buttons]
+    assert titles == ["Hund jetzt anmelden", "Nur eine Auskunft"]
+    conversation.say(conversation.buttons[0]["payload"])
+    assert "Datenschutzhinweis" in conversation.text, conversation.text
+
+
+def test_the_information_button_answers_about_the_service_without_a_form(conversation: Conversation) -> None:
+    conversation.say("Hundesteuer für einen Hund")
+    conversation.say(conversation.buttons[1]["payload"])
+    assert "Datenschutzhinweis" not in conversation.text
+    assert "Hundesteuer" in conversation.text and "Quelle:" in conversation.text

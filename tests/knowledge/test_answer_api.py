@@ -224,3 +224,15 @@ def test_the_answer_says_whether_the_question_counts_as_unanswered(
     assert unknown["status"] == "unknown" and unknown["unanswered"] is True
     assert answered["status"] == "answer" and answered["unanswered"] is False
     assert [question for question, _status in unanswered(kb_settings)] == ["Wer gewinnt die Champions League?"]
+
+
+def test_a_form_start_is_checked_against_the_form_service(kb_client: TestClient) -> None:
+    dog = ask(kb_client, "Ich möchte meinen Hund anmelden", "service", form="dog_tax_registration")
+    car = ask(kb_client, "kfz abmelden", "service", form="dog_tax_deregistration")
+    meter = ask(kb_client, "Ich möchte meinen Zählerstand melden", "service", form="water_meter_reading")
+    assert dog["form_match"] == {
+        "decision": "yes",
+        "service": {"id": "svc-hundesteuer-anmeldung", "title": "Hund zur Hundesteuer anmelden"},
+    }
+    assert car["form_match"]["decision"] == "no" and car["entry"]["id"] != "svc-hundesteuer-abmeldung"
+    assert meter["form_match"] is None  # a form without a LeiKa key is not checked

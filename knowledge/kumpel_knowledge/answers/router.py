@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -18,6 +18,7 @@ from ..core.deps import get_clock, get_session, get_settings_dep
 from ..core.settings import Settings
 from ..kb.index import KnowledgeIndex, get_index
 from ..staff.auth import StaffIdentity, require_role
+from ..submissions.forms import form_match
 from .engine import AnswerEngine
 from .models import UnansweredQuestion
 from .types import AnswerInput, Status, Topic
@@ -45,6 +46,8 @@ class AnswerRequest(BaseModel):
     entity_id: EntryId | None = None
     now: datetime | None = None
     language: Annotated[str, StringConstraints(pattern=r"^[a-z]{2}$")] = "de"
+    # The form the NLU wants to start: the answer then says whether the message is about its service.
+    form: Annotated[str, StringConstraints(max_length=80)] | None = None
 
 
 class Choice(BaseModel):
@@ -70,6 +73,20 @@ class EntryRef(BaseModel):
     id: str
 
 
+class EntryTitle(BaseModel):
+    """An entry with its title."""
+
+    id: str
+    title: str
+
+
+class FormMatchOut(BaseModel):
+    """Whether a form-start message is about the form's service (submissions.forms.FormMatch)."""
+
+    decision: Literal["yes", "unclear", "no"]
+    service: EntryTitle | None = None
+
+
 class AnswerResponse(BaseModel):
     """The answer (see docs/contracts.md)."""
 
@@ -81,6 +98,7 @@ class AnswerResponse(BaseModel):
     context: AnswerContext
     confidence: float
     unanswered: bool = False
+    form_match: FormMatchOut | None = None
 
 
 @router.post("/answer", response_model=AnswerResponse)
@@ -103,7 +121,12 @@ def answer(
             now=request.now,
         )
     )
-    return AnswerResponse.model_validate(result, from_attributes=True)
+    response = AnswerResponse.model_validate(result, from_attributes=True)
+    if request.form:
+        match = form_match(session, request.form, (result.entry or {}).get("id"), [c["id"] for c in result.choices])
+        if match is not None:
+            response.form_match = FormMatchOut.model_validate(match, from_attributes=True)
+    return response
 
 
 @router.get("/staff/unanswered", tags=["staff"])

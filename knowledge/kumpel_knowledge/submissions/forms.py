@@ -1,4 +1,5 @@
-"""The forms the chat may submit, with their reference prefixes and FIM/LeiKa service keys.
+"""The forms the chat may submit, with their reference prefixes and FIM/LeiKa service keys, and
+whether a message that asks to start one is about the form's service.
 
 The action server's specs (actions/forms/specs/) own the fields; the knowledge service only needs
 to know which forms exist, so that nothing else can be stored through the citizen-facing endpoint.
@@ -7,6 +8,12 @@ to know which forms exist, so that nothing else can be stored through the citize
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..kb.models import Service
 
 
 @dataclass(frozen=True)
@@ -21,3 +28,40 @@ FORMS: dict[str, FormInfo] = {
     "dog_tax_deregistration": FormInfo("HSA", "99102013070000", "Hundesteuer-Abmeldung"),
     "water_meter_reading": FormInfo("WZS", "", "Zählerstandsmeldung Wasser"),
 }
+
+
+Decision = Literal["yes", "unclear", "no"]
+
+
+@dataclass(frozen=True)
+class FormMatch:
+    """Whether a message that asks to start a form is about that form's service.
+
+    - ``yes``: the answer is about the form's service: the form may start;
+    - ``unclear``: the form's service is among the candidates asked back, or the knowledge base
+      does not know: ask the citizen;
+    - ``no``: the message is about another service (the NLU went by a keyword: "kfz abmelden" is
+      no dog-tax deregistration): answer it instead.
+    """
+
+    decision: Decision
+    service: dict[str, str] | None = None  # the form's service in this town's knowledge base
+
+
+def form_match(session: Session, form: str, entry_id: str | None, choice_ids: list[str]) -> FormMatch | None:
+    """How the answer to a form-start message relates to the form's service (by its LeiKa key).
+
+    None for an unknown form or one without a LeiKa key (its start is not checked).
+    """
+    info = FORMS.get(form)
+    if info is None or not info.leika_key:
+        return None
+    service = session.scalar(select(Service).where(Service.leika_key == info.leika_key))
+    if service is None:
+        return FormMatch("unclear")
+    ref = {"id": service.id, "title": service.name}
+    if entry_id == service.id:
+        return FormMatch("yes", ref)
+    if service.id in choice_ids or (entry_id is None and not choice_ids):
+        return FormMatch("unclear", ref)
+    return FormMatch("no", ref)

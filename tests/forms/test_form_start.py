@@ -1,0 +1,101 @@
+"""Starting a form: the knowledge base must agree; a button always starts it.
+
+The knowledge service is replaced by an httpx transport that records each request; the action
+and what it sends and says are the real code under test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import httpx
+from rasa_sdk import Tracker
+from rasa_sdk.events import FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.forms.start import ActionStartForm, start_payload
+from actions.knowledge_client import KnowledgeClient
+
+DOG_SERVICE = {"id": "svc-hundesteuer-anmeldung", "title": "Hund zur Hundesteuer anmelden"}
+
+
+def answer(decision: str | None, entry_id: str | None = "svc-hundesteuer-anmeldung") -> dict[str, Any]:
+    return {
+        "status": "answer",
+        "text": "Hund zur Hundesteuer anmelden: ...",
+        "choices": [],
+        "source": {"title": "Hundesteuer", "url": "https://example.org/hundesteuer", "last_reviewed": "2026-10-01"},
+        "entry": {"type": "service", "id": entry_id},
+        "context": {"service_id": entry_id, "office_id": "off-steueramt"},
+        "confidence": 0.95,
+        "unanswered": False,
+        "form_match": {"decision": decision, "service": DOG_SERVICE} if decision else None,
+    }
+
+
+def action_with(body: dict[str, Any] | None, sent: list[dict[str, Any]]) -> ActionStartForm:
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(json.loads(request.content))
+        if body is None:
+            raise httpx.ConnectError("refused", request=request)
+        return httpx.Response(200, json=body)
+
+    client = KnowledgeClient(base_url="http://kb.test", token="t", transport=httpx.MockTransport(handler))
+    return ActionStartForm(client=client)
+
+
+def run(action: ActionStartForm, text: str, confirmed: str | None = None) -> tuple[CollectingDispatcher, list[Any]]:
+    tracker = Tracker(
+        sender_id="t1",
+        slots={"form_confirmed": confirmed},
+        latest_message={"text": text, "intent": {"name": "start_dog_tax_registration", "confidence": 0.9}},
+        events=[],
+        paused=False,
+        followup_action=None,
+        active_loop={},
+        latest_action_name=None,
+    )
+    dispatcher = CollectingDispatcher()
+    return dispatcher, asyncio.run(action.run(dispatcher, tracker, {}))
+
+
+def test_a_request_to_do_it_about_the_form_service_starts_the_form() -> None:
+    sent: list[dict[str, Any]] = []
+    dispatcher, events = run(action_with(answer("yes"), sent), "Ich möchte meinen Hund anmelden")
+    assert sent[0]["form"] == "dog_tax_registration" and sent[0]["topic"] == "service"
+    assert FollowupAction("dog_tax_registration_form") in events
+    assert dispatcher.messages == []
+
+
+def test_a_message_about_another_service_gets_that_answer_and_no_form() -> None:
+    dispatcher, events = run(action_with(answer("no", "svc-fahrzeug-abmelden"), []), "kfz anmelden")
+    assert FollowupAction("dog_tax_registration_form") not in events
+    assert "Quelle:" in dispatcher.messages[0]["text"]
+    assert SlotSet("service_id", "svc-fahrzeug-abmelden") in events
+
+
+def test_without_a_verb_of_doing_the_citizen_is_asked_with_two_buttons() -> None:
+    dispatcher, events = run(action_with(answer("yes"), []), "Hundesteuer für einen Hund")
+    assert FollowupAction("dog_tax_registration_form") not in events
+    buttons = dispatcher.messages[0]["buttons"]
+    assert [b["title"] for b in buttons] == ["Hund jetzt anmelden", "Nur eine Auskunft"]
+    assert buttons[0]["payload"] == start_payload("dog_tax_registration")
+    assert "svc-hundesteuer-anmeldung" in buttons[1]["payload"]
+
+
+def test_a_button_starts_the_form_without_asking_the_knowledge_base() -> None:
+    sent: list[dict[str, Any]] = []
+    _, events = run(action_with(answer("no"), sent), "/start_dog_tax_registration")
+    _, confirmed = run(action_with(answer("no"), sent), "Hund jetzt anmelden", confirmed="dog_tax_registration")
+    assert sent == []
+    assert (
+        FollowupAction("dog_tax_registration_form") in events
+        and FollowupAction("dog_tax_registration_form") in confirmed
+    )
+
+
+def test_the_form_starts_when_the_knowledge_service_is_down() -> None:
+    _, events = run(action_with(None, []), "Ich möchte meinen Hund anmelden")
+    assert FollowupAction("dog_tax_registration_form") in events
