@@ -21,6 +21,9 @@ SLOT_SERVICE_ID = "service_id"
 SLOT_OFFICE_ID = "office_id"
 SLOT_ENTITY_ID = "entity_id"
 SLOT_ENTITY_TOPIC = "entity_topic"
+# The entries of the last "Meinten Sie ...?": a follow-up without a subject of its own ("Und wie ist
+# die Telefonnummer?") is about one of them, so the knowledge base offers them again.
+SLOT_CANDIDATES = "candidates"
 TOPICS = {"service", "opening_hours", "contact", "fees", "documents", "office", "faq", "auto"}
 
 
@@ -57,10 +60,13 @@ class KnowledgeAnswerAction(Action, metaclass=ABCMeta):  # abstract: rasa-sdk re
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         topic = self.topic_for(tracker)
-        context = {
+        context: dict[str, Any] = {
             SLOT_SERVICE_ID: tracker.get_slot(SLOT_SERVICE_ID),
             SLOT_OFFICE_ID: tracker.get_slot(SLOT_OFFICE_ID),
         }
+        candidates = tracker.get_slot(SLOT_CANDIDATES) or []
+        if candidates:
+            context[SLOT_CANDIDATES] = list(candidates)[:3]
         try:
             answer = await self.client.answer(
                 self.question(tracker),
@@ -79,6 +85,9 @@ class KnowledgeAnswerAction(Action, metaclass=ABCMeta):  # abstract: rasa-sdk re
         for slot in (SLOT_SERVICE_ID, SLOT_OFFICE_ID):
             if slot in answer.context and answer.context[slot] != context[slot]:
                 events.append(SlotSet(slot, answer.context[slot]))
+        offered = [choice.id for choice in answer.choices] if answer.status == "clarify" else []
+        if offered != list(candidates):
+            events.append(SlotSet(SLOT_CANDIDATES, offered or None))
         return events
 
 

@@ -159,7 +159,7 @@ class KnowledgeClient:
         self,
         question: str,
         topic: str,
-        context: dict[str, str | None] | None = None,
+        context: dict[str, Any] | None = None,
         entity_id: str | None = None,
         now: str | None = None,
         form: str | None = None,

@@ -66,8 +66,11 @@ class ActionStartForm(Action):
             logger.warning("knowledge service failed before starting %s: %s", spec.form, error)
             return start
         match = answer.form_match
-        if match is None or (match.decision == "yes" and spec.start.asked_to_do(text)):
+        if match is None:
             return start
+        if match.decision == "yes" and spec.start.asked_to_do(text):
+            # The conversation is now about the form's service: "Was kostet das?" afterwards is about it.
+            return [*start, SlotSet("service_id", match.service_id)] if match.service_id else start
         if match.decision == "no":
             dispatcher.utter_message(**reply_for(answer, "service"))
             return [SlotSet(SLOT_FORM_CONFIRMED, None), *self._context(answer.context)]

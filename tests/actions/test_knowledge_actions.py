@@ -18,8 +18,10 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.knowledge_actions import (
     ActionAnswerChoice,
     ActionAnswerOutOfScope,
+    ActionGetContact,
     ActionGetFees,
     ActionGetOpeningHours,
+    ActionGetServiceInfo,
 )
 from actions.knowledge_client import KnowledgeClient
 
@@ -247,3 +249,24 @@ def test_out_of_scope_with_only_unlikely_candidates_is_declined() -> None:
     dispatcher, _ = run(action, tracker("Wie wird das Wetter morgen?"))
 
     assert [m.get("response") for m in dispatcher.messages] == ["utter_out_of_scope"]
+
+
+def test_a_question_back_remembers_its_candidates_and_a_follow_up_sends_them() -> None:
+    clarify = {
+        **UNKNOWN_ANSWER,
+        "status": "clarify",
+        "unanswered": False,
+        "text": "Meinten Sie „Gewerbe anmelden“ oder „Gewerbe abmelden“? Bitte wählen Sie aus.",
+        "choices": [
+            {"type": "service", "id": "svc-gewerbe-anmelden", "title": "Gewerbe anmelden"},
+            {"type": "service", "id": "svc-gewerbe-abmelden", "title": "Gewerbe abmelden"},
+        ],
+    }
+    _, events = run(ActionGetServiceInfo(client_answering(clarify, [])), tracker("Wo melde ich ein Gewerbe an?"))
+    assert SlotSet("candidates", ["svc-gewerbe-anmelden", "svc-gewerbe-abmelden"]) in events
+
+    sent: list[dict[str, Any]] = []
+    slots = {"candidates": ["svc-gewerbe-anmelden", "svc-gewerbe-abmelden"]}
+    _, events = run(ActionGetContact(client_answering(OPENING_HOURS_ANSWER, sent)), tracker("Und die Nummer?", slots))
+    assert sent[0]["context"]["candidates"] == ["svc-gewerbe-anmelden", "svc-gewerbe-abmelden"]
+    assert SlotSet("candidates", None) in events  # answered: nothing left to choose from

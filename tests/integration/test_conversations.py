@@ -130,3 +130,21 @@ def test_a_message_arriving_twice_is_answered_twice_the_same(conversation: Conve
     first = conversation.say("Was kostet ein Reisepass?")
     second = conversation.say("Was kostet ein Reisepass?")
     assert [m.get("text") for m in first] == [m.get("text") for m in second]
+
+
+def test_a_follow_up_after_a_question_back_offers_the_same_choices(conversation: Conversation) -> None:
+    conversation.say("Ich habe eine Frage zu meinem Gewerbe")  # anmelden, ummelden or abmelden?
+    first = [button["title"] for button in conversation.buttons]
+    assert len(first) >= 2 and all("Gewerbe" in title for title in first), conversation.text
+    conversation.say("Und wie ist die Telefonnummer?")
+    assert [button["title"] for button in conversation.buttons] == first
+    conversation.say(conversation.buttons[0]["payload"])
+    assert "Telefon" in conversation.text and CITATION.search(conversation.text)
+
+
+def test_after_starting_a_form_a_follow_up_is_about_its_service(conversation: Conversation) -> None:
+    conversation.say("Ich möchte meinen Hund anmelden")
+    assert "Datenschutzhinweis" in conversation.text
+    conversation.say("Nein")  # no consent: the form ends without data
+    conversation.say("Was kostet das?")
+    assert "111,32 EUR" in conversation.text, conversation.text

@@ -236,3 +236,13 @@ def test_a_form_start_is_checked_against_the_form_service(kb_client: TestClient)
     }
     assert car["form_match"]["decision"] == "no" and car["entry"]["id"] != "svc-hundesteuer-abmeldung"
     assert meter["form_match"] is None  # a form without a LeiKa key is not checked
+
+
+def test_a_follow_up_without_a_subject_after_a_question_back_offers_the_same_candidates(
+    kb_client: TestClient, kb_settings: Settings
+) -> None:
+    offered = ["svc-gewerbe-anmelden", "svc-gewerbe-ummelden", "svc-gewerbe-abmelden"]
+    answer = ask(kb_client, "Und wie ist die Telefonnummer?", "contact", context={"candidates": offered})
+    assert answer["status"] == "clarify"
+    assert [choice["id"] for choice in answer["choices"]] == offered
+    assert answer["unanswered"] is False and unanswered(kb_settings) == []

@@ -18,6 +18,7 @@ from ..core.settings import Settings
 from ..core.text import euro, fold
 from ..kb.index import KnowledgeIndex
 from ..kb.models import Faq, Notice, Office, Service, find_entry
+from ..search.types import SearchHit
 from .dates import asked_day
 from .hours import Closure, OfficeHours, to_local
 from .hours_text import describe_day, describe_now, weekly_overview
@@ -38,6 +39,16 @@ TYPES_BY_TOPIC: dict[str, tuple[str, ...] | None] = {
 }
 LOW_CONFIDENCE = 0.5
 ARTICLE = re.compile(r"^(der|die|das|den|dem|des)\s+", re.IGNORECASE)
+
+
+def entry_type(entry: Entry) -> str:
+    """The entry's type as the search and the answer contract name it."""
+    return "service" if isinstance(entry, Service) else "office" if isinstance(entry, Office) else "faq"
+
+
+def entry_title(entry: Entry) -> str:
+    """How the entry is titled in a "Meinten Sie ...?" choice."""
+    return entry.questions[0] if isinstance(entry, Faq) else entry.name
 
 
 def bullet_list(items: list[str]) -> str:
@@ -90,6 +101,11 @@ class AnswerEngine:
         context_entry = self._context_entry(request)
         if context_entry is not None and is_follow_up(request.question):
             return context_entry, 1.0, []
+        if context_entry is None and request.candidates and is_follow_up(request.question):
+            # "Und wie ist die Telefonnummer?" right after "Meinten Sie A, B oder C?": about one of them.
+            offered = [entry for entry in map(self._entry, request.candidates[:3]) if entry is not None]
+            if offered:
+                return None, 1.0, [SearchHit(e.id, entry_type(e), entry_title(e), 1.0, 1.0) for e in offered]
         types = TYPES_BY_TOPIC.get(request.topic)
         result = self.index.search.search(request.question, types=types, k=5)
         # A candidate the citizen named outright settles a clarify, without a second search
@@ -205,7 +221,7 @@ class AnswerEngine:
         return {"title": title, "url": entry.source_url, "last_reviewed": entry.last_reviewed.isoformat()}
 
     def _result(self, text: str, entry: Entry, title: str, service: Service | None, office: Office | None) -> Answer:
-        kind = "service" if isinstance(entry, Service) else "office" if isinstance(entry, Office) else "faq"
+        kind = entry_type(entry)
         return Answer(
             status="answer",
             text=text,

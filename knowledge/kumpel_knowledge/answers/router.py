@@ -34,6 +34,15 @@ class AnswerContext(BaseModel):
     model_config = ConfigDict(extra="ignore")
     service_id: EntryId | None = None
     office_id: EntryId | None = None
+    # The entries of the last "Meinten Sie ...?": a follow-up without a subject is about one of them.
+    candidates: list[EntryId] = Field(default_factory=list, max_length=3)
+
+
+class AnswerAbout(BaseModel):
+    """What the answer is about, for the next follow-up."""
+
+    service_id: str | None = None
+    office_id: str | None = None
 
 
 class AnswerRequest(BaseModel):
@@ -95,7 +104,7 @@ class AnswerResponse(BaseModel):
     choices: list[Choice] = []
     source: Source | None = None
     entry: EntryRef | None = None
-    context: AnswerContext
+    context: AnswerAbout
     confidence: float
     unanswered: bool = False
     form_match: FormMatchOut | None = None
@@ -119,6 +128,7 @@ def answer(
             office_id=request.context.office_id or None,
             entity_id=request.entity_id or None,
             now=request.now,
+            candidates=tuple(request.context.candidates),
         )
     )
     response = AnswerResponse.model_validate(result, from_attributes=True)

@@ -25,6 +25,8 @@ class AnswerInput:
     office_id: str | None = None
     entity_id: str | None = None
     now: datetime | None = None
+    # The entries offered in the conversation's last "Meinten Sie ...?" (for follow-ups).
+    candidates: tuple[str, ...] = ()
 
 
 @dataclass
