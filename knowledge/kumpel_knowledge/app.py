@@ -127,6 +127,7 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
         staff.router,
         staff.staff_router,
         kb.router,
+        kb.public_router,
         submissions.router,
         feedback.router,
         webchat.router,

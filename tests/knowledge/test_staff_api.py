@@ -209,3 +209,38 @@ def test_an_edit_through_one_replica_reaches_the_other(kb_settings: Settings) ->
         while ask(replica_b, question, "fees")["entry"] == {"type": "service", "id": "svc-baumfaellung"}:
             assert time.monotonic() < deadline, "replica B still answers with the deleted service"
             time.sleep(0.1)
+
+
+HELLBACH = {
+    "name": "Stadt Hellbach",
+    "name_in_sentence": "die Stadt Hellbach",
+    "phone": "09999 555-0",
+    "web": "https://www.hellbach.example",
+    "regional_key": "091620000000",  # a Bavarian key: the state's holidays apply
+}
+
+
+def test_the_town_profile_fills_the_contact_text_and_its_state_sets_the_holidays(
+    kb_client: TestClient, kb_settings: Settings
+) -> None:
+    question = "Hat das Bürgerbüro am 06.01. geöffnet?"
+    assert "Heilige Drei Könige" not in ask(kb_client, question, "opening_hours")["text"]  # NRW: a working day
+    editor = login(kb_client, kb_settings, "erik", "editor")
+    saved = kb_client.put("/api/v1/kb/municipality", json=HELLBACH, headers=editor)
+    assert saved.status_code == 200, saved.text  # the seed's profile is replaced
+    assert kb_client.get("/api/v1/municipality").json()["name"] == "Stadt Hellbach"
+
+    assert "Feiertag: Heilige Drei Könige" in ask(kb_client, question, "opening_hours")["text"]
+    unknown = ask(kb_client, "Wer gewinnt die Champions League?")["text"]
+    assert "die Stadt Hellbach (Telefon 09999 555-0, https://www.hellbach.example)" in unknown
+    assert "Krefeld" not in unknown and "115" in unknown
+
+
+def test_the_town_profile_is_validated_and_only_editors_change_it(kb_client: TestClient, kb_settings: Settings) -> None:
+    viewer = login(kb_client, kb_settings, "vera", "viewer")
+    editor = login(kb_client, kb_settings, "erik", "editor")
+    assert kb_client.put("/api/v1/kb/municipality", json=HELLBACH, headers=viewer).status_code == 403
+    bad = kb_client.put("/api/v1/kb/municipality", json=dict(HELLBACH, regional_key="5114"), headers=editor)
+    assert bad.status_code == 422
+    assert any("field municipality/regional_key" in error for error in bad.json()["detail"]), bad.json()
+    assert kb_client.get("/api/v1/municipality").json()["name"] == "Stadt Krefeld"

@@ -18,6 +18,7 @@ from ..core.settings import Settings
 from ..core.text import euro, fold
 from ..kb.index import KnowledgeIndex
 from ..kb.models import Faq, Notice, Office, Service, find_entry
+from ..kb.municipality import contact_text, holiday_region
 from ..search.types import SearchHit
 from .dates import asked_day
 from .hours import Closure, OfficeHours, to_local
@@ -168,7 +169,7 @@ class AnswerEngine:
         self._record_unanswered(request, "unknown")
         return Answer(
             status="unknown",
-            text="Dazu habe ich leider keine gesicherte Information. " + self.settings.city_contact_text,
+            text="Dazu habe ich leider keine gesicherte Information. " + contact_text(self.session, self.settings),
             context={"service_id": request.service_id, "office_id": request.office_id},
             unanswered=True,
         )
@@ -280,7 +281,9 @@ class AnswerEngine:
     def _contact_answer(self, office: Office | None, service: Service | None) -> Answer:
         if office is None:
             assert service is not None
-            text = f"Für „{service.name}“ ist keine zuständige Stelle hinterlegt. " + self.settings.city_contact_text
+            text = f"Für „{service.name}“ ist keine zuständige Stelle hinterlegt. " + contact_text(
+                self.session, self.settings
+            )
             return self._result(text, service, service.name, service, None)
         lines = []
         if service is not None:
@@ -343,10 +346,9 @@ class AnswerEngine:
             if office.phone:
                 text += f" Telefon: {office.phone}"
             return self._result(text, office, office.name, service, office)
-        hours = OfficeHours(
-            office.opening_hours, holiday_region=self.settings.holiday_region, closures=self._closures(office)
-        )
-        asked = asked_day(question, now.date(), self.settings.holiday_region)
+        region = holiday_region(self.session, self.settings)  # the town's state, from its regional key
+        hours = OfficeHours(office.opening_hours, holiday_region=region, closures=self._closures(office))
+        asked = asked_day(question, now.date(), region)
         if asked.error:
             text = f"{asked.error} Bitte nennen Sie ein gültiges Datum, zum Beispiel „am 24.12.“."
             return self._result(text, office, office.name, service, office)

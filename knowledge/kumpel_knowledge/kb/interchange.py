@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from ..answers.hours import validate_opening_hours
 from ..core.settings import SCHEMA_PATH
-from .models import Faq, Notice, Office, Responsibility, Service, column_default
+from .models import Faq, Municipality, Notice, Office, Responsibility, Service, column_default
 
 FORMAT = "kumpel-kb/1"
 SECTIONS = ("offices", "services", "faqs", "notices")
@@ -74,6 +74,8 @@ class KbBundle:
     entries: dict[str, list[tuple[str, dict[str, Any]]]] = field(
         default_factory=lambda: {section: [] for section in SECTIONS}
     )
+    # The town's profile, from the one document that has a municipality section.
+    municipality: dict[str, Any] | None = None
 
     def items(self, section: str) -> list[dict[str, Any]]:
         """The plain entries of one section."""
@@ -173,6 +175,10 @@ def validate_documents(
         for section in SECTIONS:
             for index, entry in enumerate(doc.get(section) or []):
                 bundle.entries[section].append((f"{name}: {section}[{index}] ({entry['id']})", entry))
+        if "municipality" in doc:
+            if bundle.municipality is not None:
+                errors.append(f"{name}: field municipality: the town is described in another file already")
+            bundle.municipality = doc["municipality"]
     if not errors:
         errors.extend(_semantic_errors(bundle, known_office_ids, known_service_ids))
     if errors:
@@ -290,6 +296,28 @@ def upsert_notice(session: Session, entry: dict[str, Any]) -> Notice:
     return notice
 
 
+MUNICIPALITY_FIELDS = ("name", "name_in_sentence", "phone", "email", "web", "regional_key", "privacy_url", "line_115")
+
+
+def upsert_municipality(session: Session, entry: dict[str, Any]) -> Municipality:
+    """Create or replace the town's profile (there is one)."""
+    town = session.get(Municipality, 1) or Municipality(id=1)
+    for name in MUNICIPALITY_FIELDS:
+        value = entry[name] if name in entry else column_default(Municipality, name)
+        if getattr(town, name, None) != value:
+            setattr(town, name, value)
+    session.add(town)
+    return town
+
+
+def municipality_to_entry(town: Municipality) -> dict[str, Any]:
+    """The town's profile in interchange shape."""
+    entry: dict[str, Any] = {name: getattr(town, name) for name in MUNICIPALITY_FIELDS}
+    return {name: value for name, value in entry.items() if value not in (None, "") and name != "line_115"} | {
+        "line_115": town.line_115
+    }
+
+
 def import_bundle(session: Session, bundle: KbBundle) -> ImportReport:
     """Write a validated bundle in the caller's transaction (commit or rollback is the caller's)."""
     for entry in bundle.items("offices"):
@@ -302,6 +330,8 @@ def import_bundle(session: Session, bundle: KbBundle) -> ImportReport:
         upsert_faq(session, entry)
     for entry in bundle.items("notices"):
         upsert_notice(session, entry)
+    if bundle.municipality is not None:
+        upsert_municipality(session, bundle.municipality)
     session.flush()
     return ImportReport(counts={section: len(bundle.entries[section]) for section in SECTIONS})
 
@@ -391,8 +421,10 @@ def notice_to_entry(notice: Notice) -> dict[str, Any]:
 
 def export_document(session: Session) -> dict[str, Any]:
     """The whole knowledge base as one interchange document."""
+    town = session.get(Municipality, 1)
     return {
         "format": FORMAT,
+        **({"municipality": municipality_to_entry(town)} if town is not None else {}),
         "offices": [office_to_entry(o) for o in session.scalars(select(Office).order_by(Office.id))],
         "services": [service_to_entry(s) for s in session.scalars(select(Service).order_by(Service.id))],
         "faqs": [faq_to_entry(f) for f in session.scalars(select(Faq).order_by(Faq.id))],
@@ -409,6 +441,8 @@ def export_path(session: Session, path: Path) -> dict[str, int]:
         _write(path, document)
         return counts
     path.mkdir(parents=True, exist_ok=True)
+    if "municipality" in document:
+        _write(path / "municipality.yaml", {"format": FORMAT, "municipality": document["municipality"]})
     for section in SECTIONS:
         _write(path / f"{section}.yaml", {"format": FORMAT, section: document[section]})
     return counts

@@ -140,3 +140,26 @@ class Notice(Base):
     closed: Mapped[bool] = mapped_column(Boolean, default=True)
     source_url: Mapped[str] = mapped_column(String(500), default="")
     last_reviewed: Mapped[date | None] = mapped_column(Date)
+
+
+class Municipality(Base):
+    """The town itself: who runs this knowledge base and how citizens reach it (one row).
+
+    Its name and contacts fill the bot's texts ("wenden Sie sich an die Stadt ..."); its regional key
+    (Amtlicher Regionalschlüssel, 12 digits) says the state, whose public holidays apply.
+    """
+
+    __tablename__ = "municipality"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, default=1)
+    name: Mapped[str] = mapped_column(String(200))
+    # The name as it stands in a German sentence, with article: "die Stadt Krefeld".
+    name_in_sentence: Mapped[str] = mapped_column(String(200), default="")
+    phone: Mapped[str] = mapped_column(String(80), default="")
+    email: Mapped[str] = mapped_column(String(200), default="")
+    web: Mapped[str] = mapped_column(String(500), default="")
+    regional_key: Mapped[str] = mapped_column(String(12), default="")
+    privacy_url: Mapped[str] = mapped_column(String(500), default="")
+    # Whether the town takes part in the public authorities' number 115.
+    line_115: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)

@@ -20,6 +20,7 @@ from ..staff.auth import StaffIdentity, require_role
 from . import interchange
 from .index import KnowledgeIndex, get_index
 from .models import Faq, Notice, Office, Service
+from .municipality import municipality
 
 router = APIRouter(prefix="/api/v1/kb", tags=["curation"])
 
@@ -43,6 +44,54 @@ UPSERT: dict[str, Callable[[Session, dict[str, Any]], Any]] = {
     "notices": interchange.upsert_notice,
 }
 EntryIdPath = Path(pattern=r"^[a-z0-9][a-z0-9-]{1,79}$")
+
+
+@router.get("/municipality")
+def get_municipality(
+    session: Session = Depends(get_session), _user: StaffIdentity = Depends(require_role("viewer"))
+) -> dict[str, Any]:
+    """The town's profile in interchange shape (404 before one was imported or saved)."""
+    town = municipality(session)
+    if town is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no municipality profile yet")
+    return interchange.municipality_to_entry(town)
+
+
+@router.put("/municipality")
+def put_municipality(
+    response: Response,
+    entry: dict[str, Any] = Body(...),
+    session: Session = Depends(get_session),
+    user: StaffIdentity = Depends(require_role("editor")),
+) -> dict[str, Any]:
+    """Create (201) or replace (200) the town's profile; 422 with errors naming the field; audited."""
+    try:
+        bundle = interchange.validate_documents([("request", {"format": interchange.FORMAT, "municipality": entry})])
+    except interchange.KbValidationError as exc:
+        raise HTTPException(422, exc.errors) from exc
+    before = municipality(session)
+    old = interchange.municipality_to_entry(before) if before is not None else None
+    assert bundle.municipality is not None
+    town = interchange.upsert_municipality(session, bundle.municipality)
+    session.flush()
+    new = interchange.municipality_to_entry(town)
+    changed = sorted(k for k in set(new) | set(old or {}) if (old or {}).get(k) != new.get(k))
+    audit.record(session, user, "update" if old else "create", "municipality", "1", {"fields": changed})
+    session.commit()
+    response.status_code = status.HTTP_200_OK if old else status.HTTP_201_CREATED
+    return new
+
+
+public_router = APIRouter(prefix="/api/v1", tags=["municipality"])
+
+
+@public_router.get("/municipality")
+def public_municipality(session: Session = Depends(get_session)) -> dict[str, Any]:
+    """The town's public profile (name, contacts, privacy page): for the widget and the bot's texts."""
+    town = municipality(session)
+    if town is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no municipality profile yet")
+    return interchange.municipality_to_entry(town)
 
 
 @router.get("/{kind}")
