@@ -106,6 +106,8 @@ def parse_field(spec_field: FieldSpec, text: str, today: date) -> ParseResult:
     kind = spec_field.type
     if spec_field.optional and SKIP_WORDS.match(text or ""):
         return Valid("")
+    if kind in FREE_TEXT_TYPES and parsing.is_non_answer(text):
+        return Invalid(f"Das kann ich leider nicht als Antwort aufnehmen. {expected(spec_field, today)}")
     if kind in {"consent", "yes_no"}:
         return parsing.parse_yes_no(text)
     if kind == "person_name":
@@ -139,6 +141,14 @@ def parse_field(spec_field: FieldSpec, text: str, today: date) -> ParseResult:
     if kind == "meter_reading":
         return parsing.parse_meter_reading(text)
     raise ValueError(kind)
+
+
+def expected(spec_field: FieldSpec, today: date) -> str:
+    """One sentence saying what the field expects: its spec's ``hint``, else its parser's message."""
+    if spec_field.hint:
+        return spec_field.hint
+    result = parse_field(spec_field, "", today)
+    return result.message if isinstance(result, Invalid) else spec_field.prompt
 
 
 def _date_limits(spec_field: FieldSpec) -> dict[str, Any]:
@@ -353,7 +363,8 @@ def step(
         intent == "stop"
         and intent_confidence >= 0.9
         and len(message) < 40
-        and not _answers(spec, pending, message, today)
+        and not _answers(spec, pending, message, values, today)
+        and not parsing.is_non_answer(message)  # "Nein" to a name is refused politely, no cancel
     ):
         return StepResult(state, [spec.cancelled_text], "cancelled")
 
@@ -410,7 +421,14 @@ def step(
                 found.values[target.name] = result.value
                 found.errors.pop(target.name, None)
             elif not found.values or target.type not in FREE_TEXT_TYPES:
-                found.errors.setdefault(target.name, result.message)
+                # A yes/no or choice parser can only say "Ja oder Nein": the field's hint says more.
+                hinted = target.hint if target.hint and target.type in CHOICE_TYPES else None
+                found.errors.setdefault(target.name, hinted or result.message)
+        implied = implied_answer(spec, target, message, values, today, found.values.get(target.name))
+        if implied:
+            found.values.update(implied.values)
+            found.errors.pop(target.name, None)
+            found.errors.update(implied.errors)
 
     new_values = dict(found.values)
     values.update(new_values)
@@ -418,14 +436,71 @@ def step(
     messages.extend(_cross_checks(spec, values, set(new_values), today))
     state["last_filled"] = bool(new_values)
     state["pending"] = next_pending(spec, values)
+    if not messages and not new_values and pending not in {CONFIRM, CORRECT} and state["pending"] == pending:
+        # Nothing in the message fitted the question (e.g. an IBAN to the name question): say what
+        # is expected instead of just asking the same question again.
+        messages.append(expected(spec.field(pending), today))
     return StepResult(state, messages)
 
 
-def _answers(spec: FormSpec, pending: str, message: str, today: date) -> bool:
+def implied_answer(
+    spec: FormSpec,
+    target: FieldSpec,
+    message: str,
+    values: dict[str, Any],
+    today: date,
+    answered: Any = None,
+) -> Extraction | None:
+    """A yes/no question answered by implication: the value of the field it opens.
+
+    An IBAN typed to "Möchten Sie per SEPA-Lastschrift bezahlen?" answers "yes" (the field ``iban``
+    has ``when: {field: sepa_mandate, equals: true}``) and fills the IBAN; a date typed to
+    "Wissen Sie das Geburtsdatum?" answers "yes" and fills the date. Only fields whose values are
+    recognisable by their form count (no free text: "vielleicht" is no name). A recognised but
+    wrong value ("DE89 ... 01") still answers the question; its error message is returned.
+    When the message also says yes or no (``answered``: "Ja gerne, meine IBAN ist DE89 ..."), only
+    that answer is tried, and only values recognisable anywhere are taken (not the "Ja" itself).
+    Returns the values (the answer and the dependent value) and errors, or None.
+    """
+    if target.type != "yes_no":
+        return None
+    cues = tuple(cue for f in spec.fields for cue in f.cues)
+    for answer in (True, False) if answered is None else (answered,):
+        assumed = {**values, target.name: answer}
+        for dependent in spec.fields:
+            if (
+                dependent.when is None
+                or dependent.when.field != target.name
+                or not dependent.when.holds(assumed)
+                or dependent.type in FREE_TEXT_TYPES
+                or assumed.get(dependent.name) is not None
+            ):
+                continue
+            found = extract(spec, message, dependent.name, assumed, today)
+            value = found.values.get(dependent.name)
+            error = found.errors.get(dependent.name)
+            if value is None and error is None and answered is None:
+                rest = leftover(message, found.consumed, cues)
+                result = parse_field(dependent, rest, today) if rest else None
+                value = result.value if isinstance(result, Valid) else None
+            if value not in (None, "") or error is not None:
+                implied = Extraction(values={target.name: answer})
+                if value not in (None, ""):
+                    implied.values[dependent.name] = value
+                else:
+                    implied.errors[dependent.name] = str(error)
+                return implied
+    return None
+
+
+def _answers(spec: FormSpec, pending: str, message: str, values: dict[str, Any], today: date) -> bool:
     """True when the message is a valid answer to the pending question ("Nein" is no "stop")."""
     if pending in {CONFIRM, CORRECT}:
         return isinstance(parsing.parse_yes_no(message), Valid)
-    return isinstance(parse_field(spec.field(pending), message, today), Valid)
+    target = spec.field(pending)
+    if isinstance(parse_field(target, message, today), Valid):
+        return True
+    return implied_answer(spec, target, message, values, today) is not None  # an IBAN to the SEPA question
 
 
 def _cross_checks(spec: FormSpec, values: dict[str, Any], changed: set[str], today: date) -> list[str]:

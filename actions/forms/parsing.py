@@ -108,6 +108,14 @@ NO_WORDS = re.compile(
     r"^\s*(nein|nee|ne|no|nö|nicht|kein|keine|keinen|niemals|auf keinen fall|lieber nicht|ohne)\b", re.IGNORECASE
 )
 
+# Words that answer no question for a name or a text ("Nein" as the breed, "keine Ahnung" as a name).
+NON_ANSWER = re.compile(
+    r"^(?:(?:ja|jo|jep|jawohl|yes|ok|okay|nein|nee|ne|no|nö|noe|nicht|kein|keine|keiner|keinen|keins|nichts|"
+    r"unbekannt|egal|vielleicht|keine ahnung|keine angabe|k\. ?a|(?:ich )?wei(?:ß|ss) (?:ich |es )?nicht|"
+    r"(?:das )?(?:hab|habe|gibt es|gibts) (?:ich )?(?:nicht|keine?n?))(?:[ ,]+(?:danke|bitte|leider|gerne?))?|-+)$",
+    re.IGNORECASE,
+)
+
 PERSON_NAME = re.compile(r"^[A-Za-zÀ-ÖØ-öø-ÿĀ-žß][A-Za-zÀ-ÖØ-öø-ÿĀ-žß'’\-\.]*(?:\s+[A-Za-zÀ-ÖØ-öø-ÿĀ-žß'’\-\.]+)+$")
 SINGLE_NAME = re.compile(r"^[A-Za-zÀ-ÖØ-öø-ÿĀ-žß][A-Za-zÀ-ÖØ-öø-ÿĀ-žß'’\-\. ]{0,39}$")
 STREET = re.compile(
@@ -265,6 +273,11 @@ def parse_street(text: str) -> ParseResult:
         return Invalid("Bitte nennen Sie Straße und Hausnummer, zum Beispiel: Ostwall 12.")
     street = match.group(1).strip()
     return Valid(f"{street[0].upper()}{street[1:]} {match.group(2).replace(' ', '')}")
+
+
+def is_non_answer(text: str) -> bool:
+    """True for a bare yes, no or "I don't know": no value for a name or a text field."""
+    return bool(NON_ANSWER.match(re.sub(r"\s+", " ", text or "").strip(" \t\n.,;:!?")))
 
 
 def parse_person_name(text: str) -> ParseResult:

@@ -69,6 +69,9 @@ class FieldSpec:
     aliases: tuple[str, ...] = ()
     cues: tuple[str, ...] = ()
     options: tuple[dict[str, Any], ...] = ()
+    # What the field expects, in one polite sentence: said when a message gives nothing for it
+    # (or only "Nein" / "keine Ahnung" to a name or text); without it, the parser's own message.
+    hint: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -135,7 +138,10 @@ def _field_from_dict(raw: dict[str, Any], form: str) -> FieldSpec:
     options = tuple(raw.get("options") or ())
     if raw["type"] == "choice" and not options:
         raise SpecError(f"{form}: choice field {raw['name']} needs options")
-    known = {"name", "type", "prompt", "label", "export", "optional", "when", "aliases", "cues", "options"}
+    hint = raw.get("hint")
+    if hint is not None and (not isinstance(hint, str) or not hint.strip()):
+        raise SpecError(f"{form}: field {raw['name']} has an empty or non-text hint")
+    known = {"name", "type", "prompt", "label", "export", "optional", "when", "aliases", "cues", "options", "hint"}
     return FieldSpec(
         name=raw["name"],
         type=raw["type"],
@@ -147,6 +153,7 @@ def _field_from_dict(raw: dict[str, Any], form: str) -> FieldSpec:
         aliases=tuple(str(alias).lower() for alias in raw.get("aliases") or ()),
         cues=tuple(str(cue).lower() for cue in raw.get("cues") or ()),
         options=options,
+        hint=" ".join(hint.split()) if hint else None,
         params={key: value for key, value in raw.items() if key not in known},
     )
 

@@ -399,3 +399,193 @@ def test_a_list_of_values_gives_only_its_first_free_part_to_the_question_asked()
     chat.say("Luna, Hündin, Border Collie, geb. 01.02.2023, seit 10.11.2026 bei uns")
     assert chat.values["dog_name"] == "Luna"
     assert chat.values["dog_birth_date"] == "2023-02-01" and chat.values["dog_joined_date"] == "2026-11-10"
+
+
+# ---------------------------------------------------------------- implicit answers (issue 12, item 6)
+FILLED = {
+    "owner_name": "Erika Mustermann",
+    "owner_street": "Ostwall 12",
+    "owner_postcode": "47798",
+    "owner_email": "",
+    "dog_name": "Bello",
+    "dog_breed": "Dackel",
+    "dog_dangerous": False,
+    "dog_birth_date": "",
+    "dog_joined_date": "2026-11-01",
+    "dog_chip": "276098100123456",
+    "dogs_already_registered": 0,
+    "tax_relief": "keine",
+}
+
+
+def at_question(field: str) -> Chat:
+    """A dog-tax chat where every question before ``field`` is answered and ``field`` is asked."""
+    chat = consented()
+    order = list(FILLED)
+    chat.state["values"].update(
+        {name: FILLED[name] for name in order[: order.index(field)]} if field in order else FILLED
+    )
+    chat.state["pending"] = field
+    assert engine.next_pending(chat.spec, chat.values) == field
+    return chat
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "DE89 3704 0044 0532 0130 00",
+        "DE89370400440532013000",
+        "Ja, DE89 3704 0044 0532 0130 00",
+        "IBAN: DE89 3704 0044 0532 0130 00",
+        "Ja gerne, meine IBAN ist DE89 3704 0044 0532 0130 00",
+    ],
+)
+def test_an_iban_typed_to_the_sepa_question_means_yes_and_the_iban_is_not_asked_again(answer: str) -> None:
+    chat = at_question("sepa_mandate")
+    chat.say(answer)
+    assert chat.values["sepa_mandate"] is True
+    assert chat.values["iban"] == "DE89370400440532013000"
+    assert chat.pending == engine.CONFIRM
+    assert "SEPA-Lastschrift: Ja" in engine.prompt_for(chat.spec, chat.state)["text"]
+
+
+def test_a_mistyped_iban_to_the_sepa_question_means_yes_and_says_what_is_wrong_with_the_iban() -> None:
+    chat = at_question("sepa_mandate")
+    chat.say("DE89 3704 0044 0532 0130 01")
+    assert chat.values["sepa_mandate"] is True and chat.values.get("iban") is None
+    assert chat.pending == "iban" and "IBAN ist ungültig" in chat.said
+
+
+def test_an_explicit_no_to_the_sepa_question_wins_over_an_iban_in_the_same_message() -> None:
+    chat = at_question("sepa_mandate")
+    chat.say("Nein, DE89 3704 0044 0532 0130 00 ist nicht mein Konto")
+    assert chat.values["sepa_mandate"] is False and chat.pending == engine.CONFIRM
+    assert chat.values.get("iban") is None and "Zahlung.IBAN" not in engine.export_data(chat.spec, chat.values)
+
+
+BIRTH_DATE_KNOWN = parse_spec(
+    {
+        "form": "dog_birth",
+        "title": "Test",
+        "submitted_text": "",
+        "cancelled_text": "",
+        "declined_text": "",
+        "fields": [
+            {"name": "consent", "type": "consent", "prompt": "Datenschutz?", "label": "l", "export": "e"},
+            {"name": "known", "type": "yes_no", "prompt": "Wissen Sie das Geburtsdatum?", "label": "l", "export": "k"},
+            {
+                "name": "birth_date",
+                "type": "date",
+                "when": {"field": "known", "equals": True},
+                "prompt": "Wann wurde Ihr Hund geboren?",
+                "label": "Geburtsdatum",
+                "export": "d",
+            },
+            {"name": "dog_name", "type": "short_name", "prompt": "Wie heißt er?", "label": "Name", "export": "n"},
+        ],
+    }
+)
+
+
+def birth_chat() -> Chat:
+    chat = Chat.__new__(Chat)
+    chat.spec = BIRTH_DATE_KNOWN
+    chat.state = engine.step(chat.spec, None, "start", today=TODAY).state
+    chat.clock = 1000.0
+    chat.result = None
+    chat.say("Ja")
+    assert chat.pending == "known"
+    return chat
+
+
+@pytest.mark.parametrize("answer", ["3.4.2024", "am 03.04.2024", "ja, am 3. April 2024"])
+def test_a_date_typed_to_do_you_know_the_birth_date_means_yes_and_is_taken(answer: str) -> None:
+    chat = birth_chat()
+    chat.say(answer)
+    assert chat.values["known"] is True and chat.values["birth_date"] == "2024-04-03"
+    assert chat.pending == "dog_name"
+
+
+def test_an_impossible_date_to_do_you_know_the_birth_date_means_yes_and_says_what_is_wrong() -> None:
+    chat = birth_chat()
+    chat.say("31.02.2024")
+    assert chat.values["known"] is True and chat.pending == "birth_date"
+    assert "gibt es nicht im Kalender" in chat.said
+
+
+def test_a_no_to_do_you_know_the_birth_date_skips_the_date() -> None:
+    chat = birth_chat()
+    chat.say("nein")
+    assert chat.values["known"] is False and chat.pending == "dog_name"
+
+
+@pytest.mark.parametrize(
+    ("field", "answer", "says"),
+    [
+        ("owner_name", "DE89 3704 0044 0532 0130 00", "Vor- und Nachnamen"),
+        ("dog_dangerous", "DE89 3704 0044 0532 0130 00", "„Ja“ oder „Nein“"),
+        ("dogs_already_registered", "DE89 3704 0044 0532 0130 00", "Anzahl"),
+        ("dog_chip", "DE89 3704 0044 0532 0130 00", "15 Ziffern"),
+        ("dog_breed", "DE89 3704 0044 0532 0130 00", "Rasse"),
+        ("sepa_mandate", "vielleicht später", "oder nennen Sie gleich Ihre IBAN"),
+        ("dog_birth_date", "irgendwann im Frühling", "Datum"),
+    ],
+)
+def test_an_answer_that_is_not_understood_is_told_what_is_expected_never_just_asked_again(
+    field: str, answer: str, says: str
+) -> None:
+    chat = at_question(field)
+    chat.say(answer)
+    assert chat.pending == field and chat.values.get(field) is None
+    assert chat.said, "a silent re-ask"
+    assert says in chat.said
+    assert chat.said != engine.prompt_for(chat.spec, chat.state)["text"]
+
+
+@pytest.mark.parametrize(
+    ("field", "says"), [("dog_breed", "Rasse"), ("dog_name", "Namen"), ("owner_name", "Vor- und Nachnamen")]
+)
+@pytest.mark.parametrize("answer", ["Nein", "ja", "keine Ahnung", "weiß ich nicht"])
+def test_nonsense_for_a_name_or_a_breed_is_refused_politely_with_what_is_expected(
+    field: str, says: str, answer: str
+) -> None:
+    chat = at_question(field)
+    chat.say(answer)
+    assert chat.values.get(field) is None and chat.pending == field
+    assert "leider" in chat.said and says in chat.said
+
+
+def test_a_no_to_the_breed_question_is_no_stop_even_when_nlu_thinks_so() -> None:
+    chat = at_question("dog_breed")
+    result = chat.say("Nein", intent="stop", confidence=0.95)
+    assert result.outcome == "continue" and chat.pending == "dog_breed" and "Rasse" in chat.said
+
+
+@pytest.mark.parametrize(("field", "answer"), [("owner_email", "keine"), ("dog_birth_date", "unbekannt")])
+def test_keine_or_unbekannt_still_skips_an_optional_field(field: str, answer: str) -> None:
+    chat = at_question(field)
+    chat.say(answer)
+    assert chat.values[field] == "" and chat.pending != field and chat.said == ""
+
+
+def test_keine_angabe_still_skips_an_optional_free_text_field() -> None:
+    chat = consented("dog_tax_deregistration")
+    for answer in ["Max Muster", "Dionysiusstraße 5, 47798 Krefeld", "Bello", "Marke 4711", "abgegeben"]:
+        chat.say(answer)
+    assert chat.pending == "reason_detail"
+    chat.say("ja")
+    assert chat.pending == "reason_detail" and "leider" in chat.said
+    chat.say("keine Angabe")
+    assert chat.values["reason_detail"] == "" and chat.pending == "end_date"
+
+
+def test_a_hint_must_be_text() -> None:
+    fields: list[dict[str, Any]] = [
+        {"name": "c", "type": "consent", "prompt": "p", "label": "l", "export": "e"},
+        {"name": "a", "type": "text", "prompt": "p", "label": "l", "export": "e", "hint": ""},
+    ]
+    base = {"form": "x", "title": "x", "submitted_text": "", "cancelled_text": "", "declined_text": ""}
+    with pytest.raises(SpecError):
+        parse_spec({**base, "fields": fields})
+    fields[1]["hint"] = "Bitte nennen Sie etwas."
+    assert parse_spec({**base, "fields": fields}).fields[1].hint == "Bitte nennen Sie etwas."

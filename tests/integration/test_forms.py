@@ -285,3 +285,29 @@ def test_the_information_button_answers_about_the_service_without_a_form(convers
     conversation.say(conversation.buttons[1]["payload"])
     assert "Datenschutzhinweis" not in conversation.text
     assert "Hundesteuer" in conversation.text and "Quelle:" in conversation.text
+
+
+def test_an_iban_typed_to_the_sepa_question_is_taken_as_yes_and_not_asked_again(conversation: Conversation) -> None:
+    start_dog_tax(conversation)
+    for message, next_question in [
+        ("Erika Mustermann", "Anschrift"),
+        ("Ostwall 12, 47798 Krefeld", "E-Mail"),
+        ("keine", "Wie heißt Ihr Hund"),
+        ("Bello, ein Labrador, Chip 276098100123456", "Landeshundegesetz"),
+        ("Nein", "geboren"),
+        ("unbekannt", "Seit wann"),
+        ("15.11.2026", "bereits zur Hundesteuer angemeldet"),
+        ("0", "Ermäßigung oder Befreiung"),
+        ("Nein, keine", "SEPA-Lastschrift"),
+    ]:
+        conversation.say(message)
+        assert next_question in conversation.text, f"after {message!r}: {conversation.text}"
+    conversation.say("DE89 3704 0044 0532 0130 00")  # the citizen answers the yes/no question with the IBAN
+    assert "Bitte prüfen Sie Ihre Angaben" in conversation.text, conversation.text
+    assert "SEPA-Lastschrift: Ja" in conversation.text and "DE89 **** **** **** **** 00" in conversation.text
+    assert "Wie lautet Ihre IBAN" not in conversation.text
+    conversation.say("Ja")
+    assert REFERENCE.search(conversation.text), conversation.text
+    [record] = records(conversation)
+    assert record["data"]["Zahlung.SEPALastschriftmandat"] is True
+    assert record["data"]["Zahlung.IBAN"] == "DE89370400440532013000"
