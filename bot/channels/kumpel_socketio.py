@@ -17,7 +17,7 @@ credentials.yml::
       user_message_evt: user_uttered
       bot_message_evt: bot_uttered
       session_persistence: true
-      # cors_allowed_origins: "https://www.krefeld.de"   (else env KUMPEL_CORS_ORIGINS, bot/settings.py)
+      # cors_allowed_origins: "https://www.example-city.de"   (else env KUMPEL_CORS_ORIGINS, bot/settings.py)
 """
 
 from __future__ import annotations

@@ -148,3 +148,8 @@ def test_after_starting_a_form_a_follow_up_is_about_its_service(conversation: Co
     conversation.say("Nein")  # no consent: the form ends without data
     conversation.say("Was kostet das?")
     assert "111,32 EUR" in conversation.text, conversation.text
+
+
+def test_the_greeting_names_the_town_of_the_knowledge_base(conversation: Conversation) -> None:
+    conversation.say("Hallo")
+    assert "Kumpel, der digitale Assistent für die Stadtverwaltung Krefeld" in conversation.text

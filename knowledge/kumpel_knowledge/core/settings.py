@@ -51,11 +51,10 @@ class Settings(BaseSettings):
     # URL the launcher sets; empty: the host the visitor used, on Rasa's default port.
     webchat_socket_url: str = ""
     rasa_url: str = ""
+    # Who can help when the bot does not know, used only while the knowledge base has no town
+    # profile (kumpel-kb/1 `municipality`), which otherwise says it with the town's own contacts.
     city_contact_text: str = Field(
-        default=(
-            "Bitte wenden Sie sich an die Stadtverwaltung Krefeld (Telefon 02151 86-0, "
-            "www.krefeld.de) oder an die Behördennummer 115 (Mo-Fr 8-18 Uhr)."
-        )
+        default=("Bitte wenden Sie sich an Ihre Stadtverwaltung oder an die Behördennummer 115 (Mo-Fr 8-18 Uhr).")
     )
 
     @property

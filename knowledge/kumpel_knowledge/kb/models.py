@@ -153,7 +153,7 @@ class Municipality(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, default=1)
     name: Mapped[str] = mapped_column(String(200))
-    # The name as it stands in a German sentence, with article: "die Stadt Krefeld".
+    # The name as it stands in a German sentence, with article: "die Stadt Musterstadt".
     name_in_sentence: Mapped[str] = mapped_column(String(200), default="")
     phone: Mapped[str] = mapped_column(String(80), default="")
     email: Mapped[str] = mapped_column(String(200), default="")
