@@ -17,21 +17,39 @@ questions, a refusal is right and anything else is wrong. Figures per split (the
 of bench/search_quality.py; nothing is fitted here, so both splits are honest).
 
     .venv/knowledge/bin/python bench/answer_quality.py            # about 2 minutes
-    .venv/knowledge/bin/python bench/answer_quality.py --show 'wrongly refused'   # list one verdict
+    .venv/knowledge/bin/python bench/answer_quality.py --show 'wrongly refused'   # list one verdict (repeatable)
+
+Another town (issue 12): ``--kb`` names a kumpel-kb/1 folder that is imported into the stack's empty
+database instead of the Krefeld seed (the knowledge service starts with ``KUMPEL_SEED_ON_START=false``),
+``--questions`` its labelled questions, ``--contact-text`` the town's "whom to ask" sentence (known
+for bench/data/town2, the fictional Hellbach):
+
+    .venv/knowledge/bin/python bench/answer_quality.py --kb bench/data/town2 --questions bench/data/town2_questions.yml
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
 import tempfile
 import uuid
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from search_quality import Question, load_questions
+from search_quality import QUESTIONS, ROOT, Question, check_labels, load_questions, load_seed_docs
 
+from kumpel_stack.launcher import KNOWLEDGE_VENV, Stack
 from kumpel_stack.testing import make_stack
+
+# The "whom to ask" sentence of the towns the benchmark knows besides Krefeld (the product's default).
+CONTACT_TEXTS = {
+    ROOT / "bench" / "data" / "town2": (
+        "Bitte wenden Sie sich an die Stadtverwaltung Hellbach (Telefon 02199 555-0, "
+        "www.hellbach.example) oder an die Behördennummer 115 (Mo-Fr 8-18 Uhr)."
+    ),
+}
 
 REFUSALS = ("Dabei kann ich leider nicht helfen", "nicht verstanden", "keine gesicherte Information")
 FORM_START = ("Datenschutz", "personenbezogen")
@@ -84,18 +102,64 @@ def judge(kind: str, question: Question) -> str:
     return kind
 
 
+def import_kb(kb: Path, state: Path) -> dict[str, str]:
+    """Import ``kb`` into the stack's (still empty) database; the env that keeps the seed out of it."""
+    env = {"KUMPEL_DATABASE_URL": f"sqlite:///{state / 'kumpel.db'}", "KUMPEL_SEED_ON_START": "false"}
+    done = subprocess.run(
+        [str(KNOWLEDGE_VENV / "bin" / "kumpel-knowledge"), "kb", "import", str(kb)],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0 or "imported:" not in done.stdout:
+        raise SystemExit(f"kb import {kb} failed:\n{done.stdout}{done.stderr}")
+    print(done.stdout.strip())
+    return env
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--show", help="list the questions of one class (e.g. 'wrongly refused')")
+    parser.add_argument(
+        "--show",
+        action="append",
+        default=[],
+        help="list the questions of one class (e.g. 'wrongly refused'); repeatable",
+    )
+    parser.add_argument("--questions", type=Path, default=QUESTIONS, help="labelled questions (default: %(default)s)")
+    parser.add_argument("--kb", type=Path, help="a kumpel-kb/1 folder to use instead of the Krefeld seed")
+    parser.add_argument("--contact-text", help="KUMPEL_CITY_CONTACT_TEXT for the --kb town")
     args = parser.parse_args(argv)
-    questions = load_questions()
+    kb = args.kb.resolve() if args.kb else None
+    contact = args.contact_text or (CONTACT_TEXTS.get(kb) if kb else None)
+    if kb and not contact:
+        parser.error("--kb of an unknown town needs --contact-text (else the bot names Krefeld's contacts)")
+    questions = load_questions(args.questions)
+    check_labels(questions, load_seed_docs(kb) if kb else load_seed_docs())
+    if kb or args.questions != QUESTIONS:
+        print(f"questions: {args.questions}, knowledge base: {kb or 'Krefeld seed'}")
+    with tempfile.TemporaryDirectory(prefix="kumpel-answer-quality-") as tmp:
+        state = Path(tmp)
+        extra_env = {**import_kb(kb, state), "KUMPEL_CITY_CONTACT_TEXT": str(contact)} if kb else {}
+        with make_stack(state, **extra_env) as stack:
+            results = ask_all(stack, questions)
+    report(results, args.show)
+    return 0
+
+
+def ask_all(stack: Stack, questions: list[Question]) -> list[tuple[Question, str, str]]:
+    """Each question as the first message of a new conversation: (question, verdict, first line)."""
     results: list[tuple[Question, str, str]] = []
-    with tempfile.TemporaryDirectory(prefix="kumpel-answer-quality-") as state, make_stack(Path(state)) as stack:
-        for question in questions:
-            messages = stack.send(question.text, f"bench-{uuid.uuid4().hex[:12]}")
-            kind = classify(messages, question)
-            first = str(messages[0].get("text", "")) if messages else ""
-            results.append((question, judge(kind, question), first[:90].replace("\n", " ")))
+    for question in questions:
+        messages = stack.send(question.text, f"bench-{uuid.uuid4().hex[:12]}")
+        kind = classify(messages, question)
+        first = str(messages[0].get("text", "")) if messages else ""
+        results.append((question, judge(kind, question), first[:90].replace("\n", " ")))
+    return results
+
+
+def report(results: list[tuple[Question, str, str]], show: list[str]) -> None:
+    """The figures per split, and the questions of the verdicts asked for."""
     for split in ("dev", "test"):
         rows = [(q, verdict) for q, verdict, _ in results if q.split == split]
         in_scope = [verdict for q, verdict in rows if q.expect]
@@ -115,12 +179,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  out of scope refused                  {oos['out of scope refused']}/{len(out_scope)}")
         for verdict in sorted(v for v in oos if v != "out of scope refused"):
             print(f"    {verdict:38s} {oos[verdict]:4d}")
-    if args.show:
-        print(f"\n{args.show}:")
+    for wanted in show:
+        print(f"\n{wanted}:")
         for question, verdict, first in results:
-            if verdict == args.show:
+            if verdict == wanted:
                 print(f"  [{question.split}] {question.text!r} -> {first!r}")
-    return 0
 
 
 if __name__ == "__main__":
