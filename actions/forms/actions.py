@@ -9,6 +9,11 @@ is no ``action_ask_form_status`` in the domain, which saves Rasa a second call t
 per turn. Confirming or cancelling fills ``form_status``, the form ends, and the rule after it runs
 ``action_finish_form``, which submits to the knowledge service with an idempotency key (stored
 exactly once) or just clears the slots.
+
+The town is data: when a form starts, its validation action reads what the form's texts say about
+the town (``GET /api/v1/forms/<form>/town``: name, place, postcodes, the e-mail of the office in
+charge) once and keeps it in the engine state; the engine fills the spec's placeholders from it.
+Without the knowledge service the form still works, in neutral words and without a postcode check.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.clock import Clock, clock_from_settings
-from actions.forms.engine import CONFIRM, export_data, prompt_for, step
+from actions.forms.engine import CONFIRM, export_data, prompt_for, step, submitted_text, town_facts
 from actions.forms.spec import FormSpec, all_forms, load_spec
 from actions.knowledge_client import KnowledgeClient, KnowledgeServiceError
 from actions.replies import reply_for
@@ -55,6 +60,15 @@ def latest_user_timestamp(tracker: Tracker) -> float:
         if event.get("event") == "user":
             return float(event.get("timestamp") or 0.0)
     return 0.0
+
+
+async def fetch_town(client: KnowledgeClient, form: str) -> dict[str, Any]:
+    """The town's facts for a form's texts, or {} (neutral texts) when the knowledge service is down."""
+    try:
+        return town_facts(await client.request("GET", f"/api/v1/forms/{form}/town"))
+    except KnowledgeServiceError as error:
+        logger.warning("no town facts for form %s (neutral texts): %s", form, error)
+        return {}
 
 
 def form_start_timestamp(tracker: Tracker, loop_name: str) -> float | None:
@@ -94,6 +108,11 @@ class SpecFormValidation(Action, metaclass=ABCMeta):  # abstract: rasa-sdk regis
         spec = load_spec(self.form)
         activating = (tracker.active_loop or {}).get("name") != spec.loop_name
         state = None if activating else tracker.get_slot(SLOT_FORM_DATA)
+        town = None
+        if state is None or state.get("form") != spec.form:
+            town = await fetch_town(self.client, spec.form)  # once, when the form starts
+        elif "town" not in state:  # a form begun before the town was kept in its state
+            state = {**state, "town": await fetch_town(self.client, spec.form)}
         latest = tracker.latest_message or {}
         intent = (latest.get("intent") or {}).get("name")
         confidence = float((latest.get("intent") or {}).get("confidence") or 0.0)
@@ -105,6 +124,7 @@ class SpecFormValidation(Action, metaclass=ABCMeta):  # abstract: rasa-sdk regis
             intent=intent,
             intent_confidence=confidence,
             now_ts=latest_user_timestamp(tracker),
+            town=town,
         )
         for message in result.messages:
             dispatcher.utter_message(text=message)
@@ -217,8 +237,10 @@ class ActionFinishForm(Action):
             )
             return []
         reference = str(body.get("reference") or "")
+        if "town" not in state:  # a form begun before the town was kept in its state
+            state = {**state, "town": await fetch_town(self.client, spec.form)}
         dispatcher.utter_message(
-            text=spec.submitted_text.format(reference=reference),
+            text=submitted_text(spec, state, reference),
             json_message={"kumpel": {"form": spec.form, "reference": reference}},
         )
         return reset

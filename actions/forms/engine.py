@@ -3,16 +3,21 @@
 No rasa import here: the state is a JSON-able dict kept in the Rasa slot ``form_data``, and
 ``step`` returns the new state, the messages to show before the next question, and an outcome.
 Values may come in any order and several at once: every turn we first take values that are
-recognisable anywhere (chip numbers, IBANs, e-mail addresses, "47798 Krefeld", street names) or
+recognisable anywhere (chip numbers, IBANs, e-mail addresses, "12345 Musterstadt", street names) or
 that follow a cue word ("Chip ...", "geboren am ..."), and give what is left of the message to the
 field we asked for.
+
+The town is data: the spec's texts hold placeholders (``{town}``, ``{city}``, ``{email}``,
+``{office}``) that are filled from the town's facts kept in the state (``state["town"]``, read
+from the knowledge service when the form starts); a postcode field with ``allowed_postcodes: town``
+accepts the town's postcodes. Without those facts the texts stay neutral (see ``fill``).
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -68,6 +73,107 @@ STREET_BEFORE_POSTCODE = re.compile(
 )
 
 
+# ---------------------------------------------------------------- the town in the texts
+TOWN_KEYS = ("town", "city", "email", "office")
+# Said when the town's facts are unknown (knowledge service down): true for every town.
+UNKNOWN_TOWN = "Ihre Stadtverwaltung"
+UNKNOWN_CITY = "Ihrer Stadt"
+UNKNOWN_OFFICE = "die zuständige Stelle"
+SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-ZÄÖÜ„])")
+POSTCODE_FORMAT = re.compile(r"^\d{5}$")
+
+
+def town_facts(body: Any) -> dict[str, Any]:
+    """The town's facts from the knowledge service's ``GET /api/v1/forms/{form}/town`` (JSON-able,
+    checked: strings, and 5-digit postcodes); {} for anything else (the texts then stay neutral)."""
+    if not isinstance(body, dict):
+        return {}
+    facts: dict[str, Any] = {key: str(body.get(key) or "").strip() for key in TOWN_KEYS}
+    postcodes = body.get("postcodes")
+    facts["postcodes"] = sorted(
+        {str(code) for code in postcodes if POSTCODE_FORMAT.match(str(code))} if isinstance(postcodes, list) else set()
+    )
+    return facts
+
+
+class _Visible(dict[str, str]):
+    """A format mapping that leaves unknown placeholders as they are ("{reference}", "{other}")."""
+
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def fill(text: str, town: dict[str, Any] | None, **extra: str) -> str:
+    """A spec text with the town's facts (``{town}``, ``{city}``, ``{email}``, ``{office}``) and
+    ``extra`` values filled in; other placeholders stay visible for a later ``format``.
+
+    Unknown facts never produce a wrong sentence: a sentence with ``{email}`` is left out, "die
+    Stadt {city}" becomes "Ihre Stadtverwaltung", " in {city}" and ", {city}" are left out,
+    ``{town}`` is "Ihre Stadtverwaltung", ``{office}`` "die zuständige Stelle".
+    """
+    if not text or ("{" not in text):
+        return text
+    facts = town or {}
+    if not facts.get("email") and "{email}" in text:
+        text = " ".join(sentence for sentence in SENTENCE.split(text) if "{email}" not in sentence)
+    if not facts.get("city") and "{city}" in text:
+        stand_in = str(facts.get("town") or UNKNOWN_TOWN)
+        text = re.sub(
+            r"\b([Dd])ie Stadt \{city\}",
+            lambda m: stand_in[:1].upper() + stand_in[1:] if m.group(1) == "D" else stand_in,
+            text,
+        )
+        text = re.sub(r"(\s+in|,)\s+\{city\}", "", text)
+    values = _Visible(
+        town=str(facts.get("town") or UNKNOWN_TOWN),
+        city=str(facts.get("city") or UNKNOWN_CITY),
+        email=str(facts.get("email") or ""),
+        office=str(facts.get("office") or UNKNOWN_OFFICE),
+    )
+    values.update(extra)
+    try:
+        return text.format_map(values)
+    except (ValueError, IndexError, AttributeError):  # a stray brace: better the text unfilled than no text
+        return text
+
+
+def _field_for_town(spec_field: FieldSpec, town: dict[str, Any]) -> FieldSpec:
+    params = {key: fill(value, town) if isinstance(value, str) else value for key, value in spec_field.params.items()}
+    if spec_field.type == "postcode":
+        if spec_field.params.get("allowed_postcodes") == "town":
+            params["allowed_postcodes"] = list(town.get("postcodes") or [])  # empty: no check
+        if spec_field.params.get("city") in (None, "town"):
+            params["city"] = str(town.get("city") or UNKNOWN_CITY)
+    return replace(
+        spec_field,
+        prompt=fill(spec_field.prompt, town),
+        hint=fill(spec_field.hint, town) if spec_field.hint else spec_field.hint,
+        params=params,
+    )
+
+
+def for_town(spec: FormSpec, town: dict[str, Any] | None) -> FormSpec:
+    """The spec as the citizen of this town reads it: texts filled, the town's postcodes allowed.
+
+    ``town`` is ``state["town"]`` (None or {} when unknown). Applying it twice changes nothing.
+    """
+    facts = town or {}
+    return replace(
+        spec,
+        fields=tuple(_field_for_town(spec_field, facts) for spec_field in spec.fields),
+        submitted_text=fill(spec.submitted_text, facts),
+        cancelled_text=fill(spec.cancelled_text, facts),
+        declined_text=fill(spec.declined_text, facts),
+        summary_intro=fill(spec.summary_intro, facts),
+        params={key: fill(value, facts) if isinstance(value, str) else value for key, value in spec.params.items()},
+    )
+
+
+def submitted_text(spec: FormSpec, state: dict[str, Any], reference: str) -> str:
+    """The closing text after a submission, with the town's facts and the reference."""
+    return fill(spec.submitted_text, state.get("town"), reference=reference)
+
+
 @dataclass
 class StepResult:
     state: dict[str, Any]
@@ -76,8 +182,16 @@ class StepResult:
     outcome: str = "continue"
 
 
-def new_state(spec: FormSpec) -> dict[str, Any]:
-    return {"form": spec.form, "values": {}, "pending": spec.fields[0].name, "last_text": "", "last_at": 0.0}
+def new_state(spec: FormSpec, town: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A fresh form; ``town``: the town's facts (``town_facts``), {} when unknown."""
+    return {
+        "form": spec.form,
+        "values": {},
+        "pending": spec.fields[0].name,
+        "last_text": "",
+        "last_at": 0.0,
+        "town": dict(town or {}),
+    }
 
 
 def normalise(text: str) -> str:
@@ -119,9 +233,10 @@ def parse_field(spec_field: FieldSpec, text: str, today: date) -> ParseResult:
     if kind == "street":
         return parsing.parse_street(text)
     if kind == "postcode":
-        return parsing.parse_postcode(
-            text, frozenset(spec_field.params["allowed_postcodes"]), spec_field.params.get("city", "der Stadt")
-        )
+        allowed = spec_field.params.get("allowed_postcodes")
+        # "town" not yet resolved (no town known) or an empty list: any 5-digit postcode.
+        allowed_set = frozenset(allowed) if isinstance(allowed, list) and allowed else None
+        return parsing.parse_postcode(text, allowed_set, spec_field.params.get("city", "der Stadt"))
     if kind == "email":
         return parsing.parse_email(text)
     if kind == "date":
@@ -333,11 +448,17 @@ def step(
     intent: str | None = None,
     intent_confidence: float = 0.0,
     now_ts: float = 0.0,
+    town: dict[str, Any] | None = None,
 ) -> StepResult:
-    """Process one message of the citizen for the form ``spec``."""
+    """Process one message of the citizen for the form ``spec``.
+
+    ``town``: the town's facts for a form that starts now (kept in the state); a running form uses
+    the facts in its state.
+    """
     if not state or state.get("form") != spec.form:
-        return StepResult(new_state(spec))
+        return StepResult(new_state(spec, town))
     state = {**state, "values": dict(state.get("values") or {})}
+    spec = for_town(spec, state.get("town"))
     values: dict[str, Any] = state["values"]
     pending = state.get("pending") or next_pending(spec, values)
     raw = text or ""
@@ -595,7 +716,8 @@ def summary_text(spec: FormSpec, values: dict[str, Any], estimate_text: str | No
 
 
 def prompt_for(spec: FormSpec, state: dict[str, Any], estimate_text: str | None = None) -> dict[str, Any]:
-    """Text and buttons for the question the form asks next."""
+    """Text and buttons for the question the form asks next (in the words of the state's town)."""
+    spec = for_town(spec, state.get("town"))
     values = state.get("values") or {}
     pending = state.get("pending") or next_pending(spec, values)
     if pending == CONFIRM:

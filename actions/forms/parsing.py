@@ -253,11 +253,13 @@ def format_iban(value: str, *, masked: bool = False) -> str:
     return " ".join(groups)
 
 
-def parse_postcode(text: str, allowed: frozenset[str], city: str) -> ParseResult:
+def parse_postcode(text: str, allowed: frozenset[str] | None, city: str) -> ParseResult:
+    """A 5-digit postcode; one of ``allowed`` (the town's), or any when ``allowed`` is None."""
     match = POSTCODE.search(text or "")
     if not match:
-        return Invalid("Bitte nennen Sie die fünfstellige Postleitzahl, zum Beispiel 47798.")
-    if match.group(1) not in allowed:
+        example = min(allowed) if allowed else "12345"
+        return Invalid(f"Bitte nennen Sie die fünfstellige Postleitzahl, zum Beispiel {example}.")
+    if allowed is not None and match.group(1) not in allowed:
         return Invalid(
             f"Die Postleitzahl {match.group(1)} liegt nicht in {city}. Im Chat kann ich nur Adressen in "
             f"{city} aufnehmen (Postleitzahlen {', '.join(sorted(allowed))}). Bitte prüfen Sie die Postleitzahl."

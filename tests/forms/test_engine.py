@@ -12,6 +12,28 @@ from actions.forms.spec import SpecError, all_forms, load_spec, parse_spec
 
 TODAY = date(2026, 11, 21)
 DOG_TAX = load_spec("dog_tax_registration")
+# What the seed knowledge base says about the town (GET /api/v1/forms/dog_tax_registration/town).
+KREFELD = engine.town_facts(
+    {
+        "town": "die Stadtverwaltung Krefeld",
+        "city": "Krefeld",
+        "postcodes": [
+            "47798",
+            "47799",
+            "47800",
+            "47802",
+            "47803",
+            "47804",
+            "47805",
+            "47807",
+            "47809",
+            "47829",
+            "47839",
+        ],
+        "email": "hundesteuer@krefeld.de",
+        "office": "die Abteilung Steuern und Abgaben",
+    }
+)
 
 
 class Chat:
@@ -19,7 +41,7 @@ class Chat:
 
     def __init__(self, form: str = "dog_tax_registration") -> None:
         self.spec = load_spec(form)
-        self.state = engine.step(self.spec, None, "start", today=TODAY).state
+        self.state = engine.step(self.spec, None, "start", today=TODAY, town=KREFELD).state
         self.clock = 1000.0
         self.result: engine.StepResult | None = None
 
@@ -589,3 +611,75 @@ def test_a_hint_must_be_text() -> None:
         parse_spec({**base, "fields": fields})
     fields[1]["hint"] = "Bitte nennen Sie etwas."
     assert parse_spec({**base, "fields": fields}).fields[1].hint == "Bitte nennen Sie etwas."
+
+
+# ---------------------------------------------------------------- the town is data
+MUSTERSTADT = engine.town_facts(
+    {
+        "town": "die Stadtverwaltung Musterstadt",
+        "city": "Musterstadt",
+        "postcodes": ["12345", "12347"],
+        "email": "steuern@musterstadt.example",
+        "office": "das Steueramt",
+    }
+)
+
+
+def test_the_specs_texts_name_the_town_of_the_knowledge_base() -> None:
+    state = engine.step(DOG_TAX, None, "start", today=TODAY, town=MUSTERSTADT).state
+    assert "Die Stadt Musterstadt (Steueramt)" in engine.prompt_for(DOG_TAX, state)["text"]
+    chat = Chat()
+    chat.state = state
+    chat.say("Ja")
+    chat.say("Erika Mustermann")
+    assert (
+        engine.prompt_for(DOG_TAX, chat.state)["text"]
+        == "Wie lautet Ihre Anschrift in Musterstadt (Straße und Hausnummer)?"
+    )
+    chat.say("Hauptstraße 3")
+    chat.say("47798")
+    assert "Die Postleitzahl 47798 liegt nicht in Musterstadt" in chat.said and "12345, 12347" in chat.said
+    chat.say("12347")
+    assert chat.values["owner_postcode"] == "12347"
+    closing = engine.submitted_text(DOG_TAX, chat.state, "HST-2026-000007")
+    assert "Ihr Aktenzeichen lautet HST-2026-000007." in closing
+    assert "schickt Ihnen die Stadt Musterstadt per Post" in closing
+    assert "Fragen dazu beantwortet steuern@musterstadt.example" in closing
+    assert "Krefeld" not in closing and "krefeld" not in closing
+
+
+def test_without_the_towns_facts_the_texts_are_neutral_and_any_postcode_is_taken() -> None:
+    towns: tuple[dict[str, Any] | None, ...] = (None, {})
+    for town in towns:
+        chat = Chat()
+        chat.state = engine.step(DOG_TAX, None, "start", today=TODAY, town=town).state
+        assert "Die Stadt Ihre" not in engine.prompt_for(DOG_TAX, chat.state)["text"]
+        assert "Ihre Stadtverwaltung (Steueramt) verarbeitet" in engine.prompt_for(DOG_TAX, chat.state)["text"]
+        declined = chat.say("Nein")
+        # No e-mail sentence rather than a wrong one (and no placeholder left).
+        assert declined.messages == ["Ohne Ihre Einwilligung kann ich die Anmeldung nicht im Chat aufnehmen."]
+        chat.state = engine.step(DOG_TAX, None, "start", today=TODAY, town=town).state
+        chat.say("Ja")
+        chat.say("Erika Mustermann")
+        assert engine.prompt_for(DOG_TAX, chat.state)["text"] == "Wie lautet Ihre Anschrift (Straße und Hausnummer)?"
+        chat.say("Hauptstraße 3")
+        assert engine.prompt_for(DOG_TAX, chat.state)["text"] == "Und Ihre Postleitzahl?"
+        chat.say("99999")
+        assert chat.values["owner_postcode"] == "99999"
+        closing = engine.submitted_text(DOG_TAX, chat.state, "HST-2026-000008")
+        assert "schickt Ihnen Ihre Stadtverwaltung per Post" in closing and "{" not in closing
+        assert "Fragen dazu" not in closing
+
+
+def test_fill_keeps_other_placeholders_and_drops_only_the_sentence_with_an_unknown_e_mail() -> None:
+    text = "Ihr Aktenzeichen lautet {reference}. Fragen an {email} (bitte angeben). Danke, {town}!"
+    assert engine.fill(text, MUSTERSTADT) == (
+        "Ihr Aktenzeichen lautet {reference}. Fragen an steuern@musterstadt.example (bitte angeben). "
+        "Danke, die Stadtverwaltung Musterstadt!"
+    )
+    assert engine.fill(text, {}, reference="X-1") == "Ihr Aktenzeichen lautet X-1. Danke, Ihre Stadtverwaltung!"
+    assert engine.fill("{office} prüft {unknown}.", {}) == "die zuständige Stelle prüft {unknown}."
+    assert engine.town_facts({"postcodes": ["1234", "12345", 12346], "city": None}) == {
+        "town": "", "city": "", "email": "", "office": "", "postcodes": ["12345", "12346"]
+    }  # fmt: skip
+    assert engine.town_facts("down") == {}

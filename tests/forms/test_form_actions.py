@@ -26,18 +26,36 @@ LOOP = "dog_tax_registration_form"
 STARTED_AT = 1_763_750_000.25
 
 
-class FakeKnowledgeService:
-    """Answers like the knowledge service's API; stores submissions once per Idempotency-Key."""
+KREFELD = {
+    "town": "die Stadtverwaltung Krefeld",
+    "city": "Krefeld",
+    "postcodes": ["47798", "47799", "47800", "47802", "47803", "47804", "47805", "47807", "47809", "47829", "47839"],
+    "email": "hundesteuer@krefeld.de",
+    "office": "die Abteilung Steuern und Abgaben",
+}
 
-    def __init__(self, down: bool = False) -> None:
+
+class FakeKnowledgeService:
+    """Answers like the knowledge service's API; stores submissions once per Idempotency-Key.
+
+    ``requests`` records what the actions send; the town look-ups (``GET /api/v1/forms/<form>/town``,
+    read when a form starts) are recorded apart in ``town_requests``. ``town``: what the seed says.
+    """
+
+    def __init__(self, down: bool = False, town: dict[str, Any] | None = None) -> None:
         self.down = down
+        self.town = KREFELD if town is None else town
         self.requests: list[httpx.Request] = []
+        self.town_requests: list[httpx.Request] = []
         self.stored: dict[str, dict[str, Any]] = {}
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
+        is_town = request.url.path.startswith("/api/v1/forms/") and request.url.path.endswith("/town")
+        (self.town_requests if is_town else self.requests).append(request)
         if self.down:
             raise httpx.ConnectError("connection refused", request=request)
+        if is_town:
+            return httpx.Response(200, json=self.town)
         body = json.loads(request.content or b"{}")
         if request.url.path == "/api/v1/answer":
             return httpx.Response(
@@ -286,3 +304,27 @@ def test_the_water_meter_validation_uses_its_own_spec() -> None:
     assert action.name() == "validate_water_meter_reading_form"
     _, events = run(action, tracker("Hallo", active=False, loop="water_meter_reading_form"))
     assert slot(events, "form_data")["form"] == "water_meter_reading"
+
+
+def test_a_starting_form_reads_the_town_once_and_keeps_it_in_its_state() -> None:
+    hellbach = {"town": "die Stadt Hellbach", "city": "Hellbach", "postcodes": ["99001"], "email": "", "office": ""}
+    service = FakeKnowledgeService(town=hellbach)
+    action = ValidateDogTaxRegistrationForm(client_for(service))
+    messages, events = run(action, tracker("Ich möchte meinen Hund anmelden", active=False))
+    assert [r.url.path for r in service.town_requests] == ["/api/v1/forms/dog_tax_registration/town"]
+    assert "Die Stadt Hellbach (Steueramt)" in messages[0]["text"]
+    state = slot(events, "form_data")
+    assert state["town"]["postcodes"] == ["99001"]
+    state = {**state, "values": {"privacy_consent": True, "owner_name": "Erika Mustermann"}, "pending": "owner_street"}
+    messages, events = run(action, tracker("Ostwall 12, 47798 Krefeld", slots={"form_data": state}))
+    assert len(service.town_requests) == 1  # not read again while the form runs
+    assert any("47798 liegt nicht in Hellbach" in (m.get("text") or "") for m in messages)
+
+
+def test_without_the_knowledge_service_a_form_starts_in_neutral_words() -> None:
+    service = FakeKnowledgeService(down=True)
+    messages, events = run(
+        ValidateDogTaxRegistrationForm(client_for(service)), tracker("Ich möchte meinen Hund anmelden", active=False)
+    )
+    assert "Ihre Stadtverwaltung (Steueramt)" in messages[0]["text"] and "{" not in messages[0]["text"]
+    assert slot(events, "form_data")["town"] == {} and slot(events, "requested_slot") == "form_status"

@@ -296,7 +296,18 @@ def upsert_notice(session: Session, entry: dict[str, Any]) -> Notice:
     return notice
 
 
-MUNICIPALITY_FIELDS = ("name", "name_in_sentence", "phone", "email", "web", "regional_key", "privacy_url", "line_115")
+MUNICIPALITY_FIELDS = (
+    "name",
+    "name_in_sentence",
+    "city",
+    "phone",
+    "email",
+    "web",
+    "regional_key",
+    "privacy_url",
+    "line_115",
+    "postcodes",
+)
 
 
 def upsert_municipality(session: Session, entry: dict[str, Any]) -> Municipality:
@@ -313,7 +324,7 @@ def upsert_municipality(session: Session, entry: dict[str, Any]) -> Municipality
 def municipality_to_entry(town: Municipality) -> dict[str, Any]:
     """The town's profile in interchange shape."""
     entry: dict[str, Any] = {name: getattr(town, name) for name in MUNICIPALITY_FIELDS}
-    return {name: value for name, value in entry.items() if value not in (None, "") and name != "line_115"} | {
+    return {name: value for name, value in entry.items() if value not in (None, "", []) and name != "line_115"} | {
         "line_115": town.line_115
     }
 

@@ -162,4 +162,8 @@ class Municipality(Base):
     privacy_url: Mapped[str] = mapped_column(String(500), default="")
     # Whether the town takes part in the public authorities' number 115.
     line_115: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The short place name in sentences ("Ihre Anschrift in Krefeld"); empty: the name without "Stadt ".
+    city: Mapped[str] = mapped_column(String(100), default="")
+    # The town's postcodes (5-digit strings): the chat forms accept addresses with these only.
+    postcodes: Mapped[list[Any]] = mapped_column(JSON, default=list)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)

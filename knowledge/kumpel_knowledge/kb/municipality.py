@@ -20,6 +20,12 @@ def municipality(session: Session) -> Municipality | None:
     return session.get(Municipality, 1)
 
 
+def city_of(town: Municipality) -> str:
+    """The short place name in sentences ("Ihre Anschrift in Musterstadt"): the profile's ``city``, else
+    the name without a leading "Stadt " ("Stadt Krefeld" -> "Krefeld")."""
+    return town.city or town.name.removeprefix("Stadt ").strip()
+
+
 def state_of(regional_key: str) -> str | None:
     """The state code ("NW") of a regional key ("051140000000"), None for a key that names none."""
     return STATES.get(regional_key[:2]) if len(regional_key) >= 2 else None

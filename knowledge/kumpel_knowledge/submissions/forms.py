@@ -8,12 +8,13 @@ to know which forms exist, so that nothing else can be stored through the citize
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..kb.models import Service
+from ..kb.models import Office, Service
+from ..kb.municipality import city_of, municipality
 
 
 @dataclass(frozen=True)
@@ -65,3 +66,33 @@ def form_match(session: Session, form: str, entry_id: str | None, choice_ids: li
     if service.id in choice_ids or (entry_id is None and not choice_ids):
         return FormMatch("unclear", ref)
     return FormMatch("no", ref)
+
+
+def _responsible_office(session: Session, leika_key: str) -> Office | None:
+    """The office responsible for the service with this LeiKa key: the zuständige Stelle first, and
+    among those one with an e-mail address first."""
+    if not leika_key:
+        return None
+    service = session.scalar(select(Service).where(Service.leika_key == leika_key))
+    if service is None:
+        return None
+    ranked = sorted(service.responsibilities, key=lambda r: (r.role != "zustaendige_stelle", not r.office.email))
+    return ranked[0].office if ranked else None
+
+
+def form_town(session: Session, form: str) -> dict[str, Any] | None:
+    """What a form's texts say about the town: ``town`` (as it stands in a sentence), ``city``,
+    ``postcodes``, ``email`` and ``office`` of the form's service (by its LeiKa key; else the town's
+    e-mail). None for an unknown form; empty values where the knowledge base knows nothing."""
+    info = FORMS.get(form)
+    if info is None:
+        return None
+    town = municipality(session)
+    office = _responsible_office(session, info.leika_key)
+    return {
+        "town": (town.name_in_sentence or town.name) if town else "",
+        "city": city_of(town) if town else "",
+        "postcodes": sorted(town.postcodes or []) if town else [],
+        "email": (office.email if office and office.email else "") or (town.email if town else ""),
+        "office": (office.name_in_sentence or office.name) if office else "",
+    }

@@ -3,6 +3,7 @@
 - ``POST /api/v1/submissions`` (action server only: bearer ``KUMPEL_ACTION_TOKEN``, header
   ``Idempotency-Key``): 201 with a new reference, 200 with the same reference for a repeated key.
 - ``POST /api/v1/submissions/estimate``: the expected fee from the knowledge base (no data stored).
+- ``GET /api/v1/forms/{form}/town``: what a form's texts say about the town (public, no personal data).
 - Staff (role ``editor``: submissions hold personal data): list, view, export as JSON or CSV;
   every view and export is written to the audit log (who and which references, no citizen data).
 """
@@ -26,7 +27,7 @@ from ..staff import audit
 from ..staff.auth import StaffIdentity, require_role
 from . import store
 from .estimate import ESTIMATORS
-from .forms import FORMS
+from .forms import FORMS, form_town
 from .models import Submission
 
 router = APIRouter(tags=["submissions"])
@@ -142,6 +143,16 @@ def estimate(body: EstimateIn, session: Session = Depends(get_session)) -> dict[
     if result is None:
         raise HTTPException(status_code=404, detail="no estimate for this form")
     return result
+
+
+@router.get("/api/v1/forms/{form}/town")
+def get_form_town(form: str, session: Session = Depends(get_session)) -> dict[str, Any]:
+    """The town's facts a form's texts need: ``town``, ``city``, ``postcodes``, ``email``, ``office``
+    (the e-mail and name of the office responsible for the form's service); 404 for an unknown form."""
+    town = form_town(session, form)
+    if town is None:
+        raise HTTPException(status_code=404, detail="unknown form")
+    return town
 
 
 @router.get("/api/v1/submissions")
