@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 
+from kumpel_knowledge.core.db import make_engine, make_session_factory
 from kumpel_knowledge.core.settings import Settings
+from kumpel_knowledge.kb.models import Office
 
 THURSDAY_MORNING = "2026-11-19T10:00:00+01:00"
 
@@ -246,3 +249,22 @@ def test_a_follow_up_without_a_subject_after_a_question_back_offers_the_same_can
     assert answer["status"] == "clarify"
     assert [choice["id"] for choice in answer["choices"]] == offered
     assert answer["unanswered"] is False and unanswered(kb_settings) == []
+
+
+def test_office_names_stand_in_the_case_the_sentence_needs(kb_client: TestClient, kb_settings: Settings) -> None:
+    """name_in_sentence is nominative ("der Fachbereich ..."): no sentence puts it after bei or für."""
+    engine = make_engine(kb_settings.database_url)
+    with make_session_factory(engine)() as session:
+        office = next(o for o in session.scalars(select(Office)) if o.responsibilities)
+        office.name_in_sentence, office.opening_hours = "der Fachbereich Steuern", ""
+        service = office.responsibilities[0].service
+        service.fees = []
+        session.commit()
+        office_id, office_name, service_id = office.id, office.name, service.id
+    engine.dispose()
+    fees = ask(kb_client, "Was kostet das?", "fees", entity_id=service_id)["text"]
+    hours = ask(kb_client, "Wann ist geöffnet?", "opening_hours", entity_id=office_id)["text"]
+    assert "Auskunft gibt Ihnen der Fachbereich Steuern." in fees
+    assert hours.startswith(f"Öffnungszeiten sind für „{office_name}“ nicht hinterlegt.")
+    for reply in (fees, hours):
+        assert not re.search(r"\b(bei|für|an|von|mit|zu) der Fachbereich\b", reply), reply

@@ -250,7 +250,8 @@ class AnswerEngine:
         if not service.fees:
             text = f"Zu den Kosten für „{service.name}“ ist nichts hinterlegt."
             if office is not None:
-                text += f" Bitte fragen Sie bei {office.name_in_sentence or office.name} nach."
+                # name_in_sentence is nominative ("das Bürgerbüro"): the sentence keeps it the subject.
+                text += f" Auskunft gibt Ihnen {office.name_in_sentence or office.name}."
             return self._result(text, service, service.name, service, office)
         items = []
         for fee in service.fees:
@@ -342,7 +343,8 @@ class AnswerEngine:
     def _hours_answer(self, office: Office, service: Service | None, question: str, now: datetime) -> Answer:
         subject = office.name_in_sentence or office.name
         if not office.opening_hours:
-            text = f"Für {subject} sind keine Öffnungszeiten hinterlegt."
+            # "Für der Fachbereich" would be wrong: the name stays nominative, in quotes, without article.
+            text = f"Öffnungszeiten sind für „{office.name}“ nicht hinterlegt."
             if office.phone:
                 text += f" Telefon: {office.phone}"
             return self._result(text, office, office.name, service, office)
