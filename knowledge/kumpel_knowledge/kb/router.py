@@ -51,6 +51,10 @@ def get_municipality(
     session: Session = Depends(get_session), _user: StaffIdentity = Depends(require_role("viewer"))
 ) -> dict[str, Any]:
     """The town's profile in interchange shape (404 before one was imported or saved)."""
+    return _town_entry(session)
+
+
+def _town_entry(session: Session) -> dict[str, Any]:
     town = municipality(session)
     if town is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no municipality profile yet")
@@ -88,10 +92,7 @@ public_router = APIRouter(prefix="/api/v1", tags=["municipality"])
 @public_router.get("/municipality")
 def public_municipality(session: Session = Depends(get_session)) -> dict[str, Any]:
     """The town's public profile (name, contacts, privacy page): for the widget and the bot's texts."""
-    town = municipality(session)
-    if town is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "no municipality profile yet")
-    return interchange.municipality_to_entry(town)
+    return _town_entry(session)
 
 
 @router.get("/{kind}")
