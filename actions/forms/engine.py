@@ -74,12 +74,15 @@ STREET_BEFORE_POSTCODE = re.compile(
 
 
 # ---------------------------------------------------------------- the town in the texts
-TOWN_KEYS = ("town", "city", "email", "office")
+TOWN_KEYS = ("town", "city", "email", "office", "state")
 # Said when the town's facts are unknown (knowledge service down): true for every town.
 UNKNOWN_TOWN = "Ihre Stadtverwaltung"
 UNKNOWN_CITY = "Ihrer Stadt"
 UNKNOWN_OFFICE = "die zuständige Stelle"
-SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-ZÄÖÜ„])")
+SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-ZÄÖÜ„{])")
+# A sentence of state law: "{if_state:NW}..." is said only in that state (the town's, from its
+# regional key), "{unless_state:NW}..." everywhere else, also where the state is not known.
+STATE_MARK = re.compile(r"\{(if|unless)_state:([A-Z]{2})\}")
 POSTCODE_FORMAT = re.compile(r"^\d{5}$")
 
 
@@ -114,6 +117,8 @@ def fill(text: str, town: dict[str, Any] | None, **extra: str) -> str:
     if not text or ("{" not in text):
         return text
     facts = town or {}
+    if "_state:" in text:
+        text = _for_state(text, str(facts.get("state") or ""))
     if not facts.get("email") and "{email}" in text:
         text = " ".join(sentence for sentence in SENTENCE.split(text) if "{email}" not in sentence)
     if not facts.get("city") and "{city}" in text:
@@ -135,6 +140,20 @@ def fill(text: str, town: dict[str, Any] | None, **extra: str) -> str:
         return text.format_map(values)
     except (ValueError, IndexError, AttributeError):  # a stray brace: better the text unfilled than no text
         return text
+
+
+def _for_state(text: str, state: str) -> str:
+    """The text without the sentences marked for another state (see STATE_MARK), markers removed."""
+    kept = []
+    for sentence in SENTENCE.split(text):
+        mark = STATE_MARK.search(sentence)
+        if mark is not None:
+            kind, code = mark.groups()
+            if (state == code) != (kind == "if"):
+                continue
+            sentence = STATE_MARK.sub("", sentence).strip()
+        kept.append(sentence)
+    return " ".join(kept)
 
 
 def _field_for_town(spec_field: FieldSpec, town: dict[str, Any]) -> FieldSpec:

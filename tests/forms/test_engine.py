@@ -16,6 +16,7 @@ DOG_TAX = load_spec("dog_tax_registration")
 KREFELD = engine.town_facts(
     {
         "town": "die Stadtverwaltung Krefeld",
+        "state": "NW",
         "city": "Krefeld",
         "postcodes": [
             "47798",
@@ -680,6 +681,22 @@ def test_fill_keeps_other_placeholders_and_drops_only_the_sentence_with_an_unkno
     assert engine.fill(text, {}, reference="X-1") == "Ihr Aktenzeichen lautet X-1. Danke, Ihre Stadtverwaltung!"
     assert engine.fill("{office} prüft {unknown}.", {}) == "die zuständige Stelle prüft {unknown}."
     assert engine.town_facts({"postcodes": ["1234", "12345", 12346], "city": None}) == {
-        "town": "", "city": "", "email": "", "office": "", "postcodes": ["12345", "12346"]
+        "town": "", "city": "", "email": "", "office": "", "state": "", "postcodes": ["12345", "12346"]
     }  # fmt: skip
     assert engine.town_facts("down") == {}
+
+
+def test_sentences_of_state_law_are_said_only_in_that_state() -> None:
+    bavaria, nrw = {**MUSTERSTADT, "state": "BY"}, {**MUSTERSTADT, "state": "NW"}
+    question = DOG_TAX.field("dog_dangerous").prompt
+    assert "Landeshundegesetz NRW" in engine.fill(question, nrw)
+    for town in (bavaria, MUSTERSTADT):  # another state, or one not known: the general question
+        text = engine.fill(question, town)
+        assert "NRW" not in text and text.startswith("Gilt Ihr Hund nach dem Recht Ihres Bundeslandes als gefährlich")
+        assert "_state" not in text
+    chat = Chat()
+    chat.state = engine.step(DOG_TAX, None, "start", today=TODAY, town=bavaria).state
+    closing = engine.submitted_text(DOG_TAX, chat.state, "HST-2026-000009")
+    assert "Landeshundegesetz" not in closing and "Ihr Aktenzeichen lautet HST-2026-000009." in closing
+    nrw_state = engine.step(DOG_TAX, None, "start", today=TODAY, town=nrw).state
+    assert "§ 11 Landeshundegesetz NRW" in engine.submitted_text(DOG_TAX, nrw_state, "HST-2026-000010")

@@ -28,6 +28,7 @@ STARTED_AT = 1_763_750_000.25
 
 KREFELD = {
     "town": "die Stadtverwaltung Krefeld",
+    "state": "NW",
     "city": "Krefeld",
     "postcodes": ["47798", "47799", "47800", "47802", "47803", "47804", "47805", "47807", "47809", "47829", "47839"],
     "email": "hundesteuer@krefeld.de",

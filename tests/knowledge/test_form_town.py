@@ -20,6 +20,7 @@ def test_a_form_gets_the_town_and_the_e_mail_of_its_services_office(kb_client: T
         "postcodes": KREFELD_POSTCODES,
         "email": "hundesteuer@krefeld.de",  # the zuständige Stelle of the service with the form's LeiKa key
         "office": "die Abteilung Steuern und Abgaben",
+        "state": "NW",  # from the regional key 05...: sentences of NRW law are said
     }
     deregistration = kb_client.get("/api/v1/forms/dog_tax_deregistration/town").json()
     assert deregistration["email"] == "hundesteuer@krefeld.de" and deregistration["city"] == "Krefeld"
@@ -42,5 +43,5 @@ def test_another_towns_profile_changes_what_the_forms_say(kb_client: TestClient,
     town = kb_client.get("/api/v1/forms/water_meter_reading/town").json()
     # city defaults to the name without "Stadt"; without an office, the town's own e-mail.
     assert town == {"town": "Stadt Hellbach", "city": "Hellbach", "postcodes": ["99001", "99002"],
-                    "email": "info@hellbach.example", "office": ""}  # fmt: skip
+                    "email": "info@hellbach.example", "office": "", "state": ""}  # fmt: skip
     assert kb_client.get("/api/v1/municipality").json()["postcodes"] == ["99001", "99002"]

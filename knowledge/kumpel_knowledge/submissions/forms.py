@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..kb.models import Office, Service
-from ..kb.municipality import city_of, municipality
+from ..kb.municipality import city_of, municipality, state_of
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,7 @@ def _responsible_office(session: Session, leika_key: str) -> Office | None:
 
 def form_town(session: Session, form: str) -> dict[str, Any] | None:
     """What a form's texts say about the town: ``town`` (as it stands in a sentence), ``city``,
-    ``postcodes``, ``email`` and ``office`` of the form's service (by its LeiKa key; else the town's
+    ``postcodes``, ``state``, ``email`` and ``office`` of the form's service (by its LeiKa key; else the town's
     e-mail). None for an unknown form; empty values where the knowledge base knows nothing."""
     info = FORMS.get(form)
     if info is None:
@@ -95,4 +95,6 @@ def form_town(session: Session, form: str) -> dict[str, Any] | None:
         "postcodes": sorted(town.postcodes or []) if town else [],
         "email": (office.email if office and office.email else "") or (town.email if town else ""),
         "office": (office.name_in_sentence or office.name) if office else "",
+        # The state, from the town's regional key: sentences of state law are said only there.
+        "state": (state_of(town.regional_key) or "") if town else "",
     }
