@@ -234,7 +234,7 @@ def _notice_end(value: str) -> datetime:
     return datetime.combine(date.fromisoformat(value) + timedelta(days=1), time())
 
 
-def _assign(obj: Service | Office, entry: dict[str, Any], fields: tuple[str, ...]) -> None:
+def _assign(obj: Service | Office | Municipality, entry: dict[str, Any], fields: tuple[str, ...]) -> None:
     """Copy fields from the entry; a field missing in the file gets the column's default (a re-import resets it)."""
     for name in fields:
         value = entry[name] if name in entry else column_default(type(obj), name)
@@ -313,10 +313,7 @@ MUNICIPALITY_FIELDS = (
 def upsert_municipality(session: Session, entry: dict[str, Any]) -> Municipality:
     """Create or replace the town's profile (there is one)."""
     town = session.get(Municipality, 1) or Municipality(id=1)
-    for name in MUNICIPALITY_FIELDS:
-        value = entry[name] if name in entry else column_default(Municipality, name)
-        if getattr(town, name, None) != value:
-            setattr(town, name, value)
+    _assign(town, entry, MUNICIPALITY_FIELDS)
     session.add(town)
     return town
 

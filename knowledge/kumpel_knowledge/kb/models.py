@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, cast
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from ..core.db import Base, utcnow
@@ -113,6 +113,11 @@ def column_default(model: type[Base], name: str) -> Any:
     if default.is_callable:
         return default.arg(None)  # SQLAlchemy wraps ``list`` as fn(context)
     return default.arg
+
+
+def service_by_leika(session: Session, leika_key: str) -> Service | None:
+    """The town's service with this LeiKa key (Leistungsschlüssel), if the knowledge base has one."""
+    return session.scalar(select(Service).where(Service.leika_key == leika_key)) if leika_key else None
 
 
 def find_entry(session: Session, entry_id: str) -> Service | Office | Faq | None:

@@ -43,6 +43,14 @@ UPSERT: dict[str, Callable[[Session, dict[str, Any]], Any]] = {
     "faqs": interchange.upsert_faq,
     "notices": interchange.upsert_notice,
 }
+
+
+def changed_fields(old: dict[str, Any] | None, new: dict[str, Any]) -> list[str]:
+    """The fields an edit changed (for the audit log); every field of a new entry."""
+    before = old or {}
+    return sorted(k for k in set(new) | set(before) if before.get(k) != new.get(k))
+
+
 EntryIdPath = Path(pattern=r"^[a-z0-9][a-z0-9-]{1,79}$")
 
 
@@ -79,7 +87,7 @@ def put_municipality(
     town = interchange.upsert_municipality(session, bundle.municipality)
     session.flush()
     new = interchange.municipality_to_entry(town)
-    changed = sorted(k for k in set(new) | set(old or {}) if (old or {}).get(k) != new.get(k))
+    changed = changed_fields(old, new)
     audit.record(session, user, "update" if old else "create", "municipality", "1", {"fields": changed})
     session.commit()
     response.status_code = status.HTTP_200_OK if old else status.HTTP_201_CREATED
@@ -153,7 +161,7 @@ def put_entry(
     row = UPSERT[kind](session, clean)
     session.flush()
     new = TO_ENTRY[kind](row)
-    changed = sorted(k for k in set(new) | set(old or {}) if (old or {}).get(k) != new.get(k))
+    changed = changed_fields(old, new)
     audit.record(session, user, "update" if old else "create", kind, entry_id, {"fields": changed})
     session.commit()
     if kind != "notices":

@@ -11,11 +11,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..core.text import euro
-from ..kb.models import Service
+from ..kb.models import service_by_leika
 
 DOG_TAX_LEIKA = "99102013104000"
 COUNT_WORDS = {"ein": 1, "eine": 1, "einen": 1, "erste": 1, "zwei": 2, "zweite": 2, "drei": 3, "dritte": 3, "vier": 4}
@@ -42,7 +41,7 @@ def _rate(fee: Any) -> Rate | None:
 
 def dog_tax_estimate(session: Session, data: dict[str, Any]) -> dict[str, Any] | None:
     """Estimate for one newly registered dog; None when the knowledge base holds no usable rates."""
-    service = session.scalar(select(Service).where(Service.leika_key == DOG_TAX_LEIKA))
+    service = service_by_leika(session, DOG_TAX_LEIKA)
     if service is None:
         return None
     rates = [rate for rate in (_rate(fee) for fee in service.fees or []) if rate is not None]

@@ -10,10 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..kb.models import Office, Service
+from ..kb.models import Office, service_by_leika
 from ..kb.municipality import city_of, municipality, state_of
 
 
@@ -57,7 +56,7 @@ def form_match(session: Session, form: str, entry_id: str | None, choice_ids: li
     info = FORMS.get(form)
     if info is None or not info.leika_key:
         return None
-    service = session.scalar(select(Service).where(Service.leika_key == info.leika_key))
+    service = service_by_leika(session, info.leika_key)
     if service is None:
         return FormMatch("unclear")
     ref = {"id": service.id, "title": service.name}
@@ -71,9 +70,7 @@ def form_match(session: Session, form: str, entry_id: str | None, choice_ids: li
 def _responsible_office(session: Session, leika_key: str) -> Office | None:
     """The office responsible for the service with this LeiKa key: the zuständige Stelle first, and
     among those one with an e-mail address first."""
-    if not leika_key:
-        return None
-    service = session.scalar(select(Service).where(Service.leika_key == leika_key))
+    service = service_by_leika(session, leika_key)
     if service is None:
         return None
     ranked = sorted(service.responsibilities, key=lambda r: (r.role != "zustaendige_stelle", not r.office.email))
