@@ -27,6 +27,15 @@ SLOT_CANDIDATES = "candidates"
 TOPICS = {"service", "opening_hours", "contact", "fees", "documents", "office", "faq", "auto"}
 
 
+def context_events(about: dict[str, str | None], current: dict[str, Any]) -> list[EventType]:
+    """Slot events that make the answer's service and office the conversation's subject."""
+    return [
+        SlotSet(slot, about[slot])
+        for slot in (SLOT_SERVICE_ID, SLOT_OFFICE_ID)
+        if slot in about and about[slot] != current.get(slot)
+    ]
+
+
 class KnowledgeAnswerAction(Action, metaclass=ABCMeta):  # abstract: rasa-sdk registers only its concrete subclasses
     """Asks the knowledge service one question and relays its answer with source and context.
 
@@ -81,10 +90,7 @@ class KnowledgeAnswerAction(Action, metaclass=ABCMeta):  # abstract: rasa-sdk re
             dispatcher.utter_message(response="utter_knowledge_unavailable")
             return []
         self.relay(dispatcher, answer, topic)
-        events: list[EventType] = []
-        for slot in (SLOT_SERVICE_ID, SLOT_OFFICE_ID):
-            if slot in answer.context and answer.context[slot] != context[slot]:
-                events.append(SlotSet(slot, answer.context[slot]))
+        events = context_events(answer.context, context)
         offered = [choice.id for choice in answer.choices] if answer.status == "clarify" else []
         if offered != list(candidates):
             events.append(SlotSet(SLOT_CANDIDATES, offered or None))

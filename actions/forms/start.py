@@ -26,6 +26,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.clock import Clock, clock_from_settings
 from actions.forms.spec import FormSpec, load_spec
+from actions.knowledge_actions import SLOT_SERVICE_ID, context_events
 from actions.knowledge_client import KnowledgeClient, KnowledgeServiceError
 from actions.replies import choice_payload, reply_for
 from actions.settings import get_settings
@@ -70,10 +71,11 @@ class ActionStartForm(Action):
             return start
         if match.decision == "yes" and spec.start.asked_to_do(text):
             # The conversation is now about the form's service: "Was kostet das?" afterwards is about it.
-            return [*start, SlotSet("service_id", match.service_id)] if match.service_id else start
+            return [*start, SlotSet(SLOT_SERVICE_ID, match.service_id)] if match.service_id else start
         if match.decision == "no":
             dispatcher.utter_message(**reply_for(answer, "service"))
-            return [SlotSet(SLOT_FORM_CONFIRMED, None), *self._context(answer.context)]
+            # The start sent no context: set what the answer is about, leave the rest as it was.
+            return [SlotSet(SLOT_FORM_CONFIRMED, None), *context_events(answer.context, {})]
         self._ask(dispatcher, spec, match.service_id)
         return [SlotSet(SLOT_FORM_CONFIRMED, None)]
 
@@ -84,7 +86,3 @@ class ActionStartForm(Action):
         if service_id:
             buttons.append({"title": spec.start.info_button, "payload": choice_payload(service_id, "service")})
         dispatcher.utter_message(text=spec.start.question, buttons=buttons)
-
-    @staticmethod
-    def _context(context: dict[str, str | None]) -> list[EventType]:
-        return [SlotSet(slot, context[slot]) for slot in ("service_id", "office_id") if context.get(slot)]
