@@ -179,24 +179,26 @@ def test_a_late_registration_gets_the_deadline_warning_but_is_accepted() -> None
     assert "Frist" not in chat.said
 
 
+# Every dog-tax answer before the SEPA question.
+FILLED = {
+    "owner_name": "Erika Mustermann",
+    "owner_street": "Ostwall 12",
+    "owner_postcode": "47798",
+    "owner_email": "",
+    "dog_name": "Bello",
+    "dog_breed": "Dackel",
+    "dog_dangerous": False,
+    "dog_birth_date": "",
+    "dog_joined_date": "2026-11-01",
+    "dog_chip": "276098100123456",
+    "dogs_already_registered": 0,
+    "tax_relief": "keine",
+}
+
+
 def test_invalid_iban_is_asked_again_and_iban_is_only_asked_for_direct_debit() -> None:
     chat = consented()
-    chat.state["values"].update(
-        {
-            "owner_name": "Erika Mustermann",
-            "owner_street": "Ostwall 12",
-            "owner_postcode": "47798",
-            "owner_email": "",
-            "dog_name": "Bello",
-            "dog_breed": "Dackel",
-            "dog_dangerous": False,
-            "dog_birth_date": "",
-            "dog_joined_date": "2026-11-01",
-            "dog_chip": "276098100123456",
-            "dogs_already_registered": 0,
-            "tax_relief": "keine",
-        }
-    )
+    chat.state["values"].update(FILLED)
     chat.state["pending"] = "sepa_mandate"
     chat.say("Nein")
     assert chat.pending == engine.CONFIRM
@@ -425,20 +427,6 @@ def test_a_list_of_values_gives_only_its_first_free_part_to_the_question_asked()
 
 
 # ---------------------------------------------------------------- implicit answers (issue 12, item 6)
-FILLED = {
-    "owner_name": "Erika Mustermann",
-    "owner_street": "Ostwall 12",
-    "owner_postcode": "47798",
-    "owner_email": "",
-    "dog_name": "Bello",
-    "dog_breed": "Dackel",
-    "dog_dangerous": False,
-    "dog_birth_date": "",
-    "dog_joined_date": "2026-11-01",
-    "dog_chip": "276098100123456",
-    "dogs_already_registered": 0,
-    "tax_relief": "keine",
-}
 
 
 def at_question(field: str) -> Chat:
