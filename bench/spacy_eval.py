@@ -740,7 +740,7 @@ def _norm(value: object) -> str:
 
 def run_forms(args: argparse.Namespace) -> int:
     from actions.forms import engine
-    from actions.forms.spec import load_spec
+    from kumpel_forms.spec import load_spec
 
     spec = load_spec("dog_tax_registration")
     consent = {"privacy_consent": True}

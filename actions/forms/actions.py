@@ -29,10 +29,10 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.clock import Clock, clock_from_settings
 from actions.forms.engine import CONFIRM, export_data, prompt_for, step, submitted_text, town_facts
-from actions.forms.spec import FormSpec, all_forms, load_spec
 from actions.knowledge_client import KnowledgeClient, KnowledgeServiceError
 from actions.replies import reply_for
 from actions.settings import get_settings
+from kumpel_forms.spec import FormSpec, all_forms, load_spec
 
 logger = logging.getLogger(__name__)
 

@@ -21,16 +21,17 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
 
-from actions.forms import parsing
-from actions.forms.parsing import Invalid, ParseResult, Valid
-from actions.forms.spec import FieldSpec, FormSpec
+from kumpel_forms import parsing
+
+# One field's parser lives in kumpel_forms.fields: the knowledge service re-checks submissions with it.
+from kumpel_forms.fields import CHOICE_TYPES, FREE_TEXT_TYPES, date_checked, expected, parse_field
+from kumpel_forms.parsing import Invalid, ParseResult, Valid
+from kumpel_forms.spec import FieldSpec, FormSpec
 
 CONFIRM = "_confirm"
 CORRECT = "_correct"
 MAX_MESSAGE_CHARS = 1000
 DUPLICATE_WINDOW_SECONDS = 3.0
-FREE_TEXT_TYPES = frozenset({"person_name", "short_name", "text", "street"})
-CHOICE_TYPES = frozenset({"consent", "yes_no", "choice"})
 
 CANCEL = re.compile(
     r"^\s*(bitte\s+)?(abbrechen|abbruch|stopp?|cancel|beenden|aufhören|aufhoeren|vergiss es|"
@@ -43,11 +44,6 @@ CORRECTION = re.compile(
 QUESTION_START = re.compile(
     r"^\s*(wann|wo|wie|was|welche[rsnm]?|wer|warum|wieso|weshalb|wieviel|wie ?viel|muss ich|kann ich|darf ich|"
     r"gibt es|brauche ich|habt ihr|haben sie)\b",
-    re.IGNORECASE,
-)
-SKIP_WORDS = re.compile(
-    r"^\s*(keine?|keine angabe|unbekannt|weiß (ich )?nicht|weiss (ich )?nicht|keine ahnung|nein|-|überspringen|"
-    r"ueberspringen|möchte ich nicht|moechte ich nicht)\s*$",
     re.IGNORECASE,
 )
 FILLER = re.compile(
@@ -233,75 +229,6 @@ def active_values(spec: FormSpec, values: dict[str, Any]) -> dict[str, Any]:
     return {f.name: values[f.name] for f in spec.active_fields(values) if values.get(f.name) is not None}
 
 
-# ---------------------------------------------------------------- parsing one field
-def parse_field(spec_field: FieldSpec, text: str, today: date) -> ParseResult:
-    """Parse ``text`` as a value of ``spec_field``; values are JSON-able (dates as ISO strings)."""
-    kind = spec_field.type
-    if spec_field.optional and SKIP_WORDS.match(text or ""):
-        return Valid("")
-    if kind in FREE_TEXT_TYPES and parsing.is_non_answer(text):
-        return Invalid(f"Das kann ich leider nicht als Antwort aufnehmen. {expected(spec_field, today)}")
-    if kind in {"consent", "yes_no"}:
-        return parsing.parse_yes_no(text)
-    if kind == "person_name":
-        return parsing.parse_person_name(text)
-    if kind == "short_name":
-        return parsing.parse_short_name(text)
-    if kind == "text":
-        return parsing.parse_text(text, int(spec_field.params.get("max_length", parsing.MAX_TEXT)))
-    if kind == "street":
-        return parsing.parse_street(text)
-    if kind == "postcode":
-        allowed = spec_field.params.get("allowed_postcodes")
-        # "town" not yet resolved (no town known) or an empty list: any 5-digit postcode.
-        allowed_set = frozenset(allowed) if isinstance(allowed, list) and allowed else None
-        return parsing.parse_postcode(text, allowed_set, spec_field.params.get("city", "der Stadt"))
-    if kind == "email":
-        return parsing.parse_email(text)
-    if kind == "date":
-        return _as_iso(parsing.parse_date(text, today, **_date_limits(spec_field)))
-    if kind == "chip":
-        return parsing.parse_chip_number(text)
-    if kind == "iban":
-        return parsing.parse_iban(text)
-    if kind == "count":
-        return parsing.parse_count(text, int(spec_field.params.get("maximum", 20)))
-    if kind == "choice":
-        return parsing.parse_choice(text, list(spec_field.options))
-    if kind == "tag_number":
-        return parsing.parse_tag_number(text)
-    if kind == "meter_number":
-        return parsing.parse_meter_number(text)
-    if kind == "meter_reading":
-        return parsing.parse_meter_reading(text)
-    raise ValueError(kind)
-
-
-def expected(spec_field: FieldSpec, today: date) -> str:
-    """One sentence saying what the field expects: its spec's ``hint``, else its parser's message."""
-    if spec_field.hint:
-        return spec_field.hint
-    result = parse_field(spec_field, "", today)
-    return result.message if isinstance(result, Invalid) else spec_field.prompt
-
-
-def _date_limits(spec_field: FieldSpec) -> dict[str, Any]:
-    """A date field's limits from its spec (defaults: not in the future, at most 40 years back)."""
-    return {
-        "allow_future": bool(spec_field.params.get("allow_future", False)),
-        "max_age_years": int(spec_field.params.get("max_age_years", 40)),
-    }
-
-
-def _as_iso(result: ParseResult) -> ParseResult:
-    """A valid date as its ISO string (what the form stores); an invalid one unchanged."""
-    return Valid(result.value.isoformat()) if isinstance(result, Valid) else result
-
-
-def _date_checked(spec_field: FieldSpec, result: ParseResult, today: date) -> ParseResult:
-    return _as_iso(parsing.check_date(result, today, **_date_limits(spec_field)))
-
-
 # ---------------------------------------------------------------- extraction from free text
 @dataclass
 class Extraction:
@@ -381,7 +308,7 @@ def extract(spec: FormSpec, text: str, pending: str | None, values: dict[str, An
             target = _cued_field(date_fields, window) or pending_date
             if target is None or target.name in found.values:
                 continue
-            found.take(target, start, end, _date_checked(target, result, today))
+            found.take(target, start, end, date_checked(target, result, today))
             if target is pending_date:
                 pending_date = None
 

@@ -25,11 +25,11 @@ from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.clock import Clock, clock_from_settings
-from actions.forms.spec import FormSpec, load_spec
 from actions.knowledge_actions import SLOT_SERVICE_ID, context_events
 from actions.knowledge_client import KnowledgeClient, KnowledgeServiceError
 from actions.replies import choice_payload, reply_for
 from actions.settings import get_settings
+from kumpel_forms.spec import FormSpec, load_spec
 
 logger = logging.getLogger(__name__)
 

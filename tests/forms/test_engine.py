@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from actions.forms import engine
-from actions.forms.spec import SpecError, all_forms, load_spec, parse_spec
+from kumpel_forms.spec import SpecError, all_forms, load_spec, parse_spec
 
 TODAY = date(2026, 11, 21)
 DOG_TAX = load_spec("dog_tax_registration")

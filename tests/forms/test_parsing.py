@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from actions.forms import parsing
-from actions.forms.parsing import Invalid, Valid
+from kumpel_forms import parsing
+from kumpel_forms.parsing import Invalid, Valid
 
 TODAY = date(2026, 11, 21)
 KREFELD = frozenset({"47798", "47799", "47800", "47802", "47803", "47804", "47805", "47807", "47809", "47829", "47839"})

@@ -1,16 +1,21 @@
-"""The forms the chat may submit, with their reference prefixes and FIM/LeiKa service keys, and
-whether a message that asks to start one is about the form's service.
+"""The forms the chat may submit, read from the same specs the dialogue runs on (kumpel-forms,
+``forms/src/kumpel_forms/specs/``): their reference prefixes and FIM/LeiKa service keys, the check of a
+submission against its spec, and whether a message that asks to start one is about the form's service.
 
-The action server's specs (actions/forms/specs/) own the fields; the knowledge service only needs
-to know which forms exist, so that nothing else can be stored through the citizen-facing endpoint.
+Only forms with a spec can be stored through the citizen-facing endpoint, and only with the values
+the dialogue would have accepted (``kumpel_forms.validation``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, Literal
 
 from sqlalchemy.orm import Session
+
+from kumpel_forms.spec import FormSpec, all_forms, load_spec
+from kumpel_forms.validation import Problem, validate_submission
 
 from ..kb.models import Office, service_by_leika
 from ..kb.municipality import city_of, municipality, state_of
@@ -23,11 +28,24 @@ class FormInfo:
     title: str
 
 
-FORMS: dict[str, FormInfo] = {
-    "dog_tax_registration": FormInfo("HST", "99102013104000", "Hundesteuer-Anmeldung"),
-    "dog_tax_deregistration": FormInfo("HSA", "99102013070000", "Hundesteuer-Abmeldung"),
-    "water_meter_reading": FormInfo("WZS", "", "Zählerstandsmeldung Wasser"),
-}
+def _info(spec: FormSpec) -> FormInfo:
+    return FormInfo(str(spec.params["reference_prefix"]), str(spec.params.get("leika") or ""), spec.title)
+
+
+# Every spec has a reference prefix (checked by the tests of the specs); a few small YAML files.
+FORMS: dict[str, FormInfo] = {form: _info(load_spec(form)) for form in all_forms()}
+
+
+def check_submission(session: Session, form: str, data: dict[str, Any], today: date) -> list[Problem]:
+    """Why ``data`` is no complete, valid submission of ``form`` ([] when it is one).
+
+    The same checks as the dialogue: required fields (also those a condition makes required), formats,
+    choices, date limits relative to ``today`` in the city, and the town's postcodes (from its profile;
+    none known: any 5-digit postcode, as the chat then accepts too).
+    """
+    town = municipality(session)
+    postcodes = sorted(town.postcodes or []) if town else []
+    return validate_submission(load_spec(form), data, today=today, town_postcodes=postcodes)
 
 
 Decision = Literal["yes", "unclear", "no"]

@@ -1,7 +1,9 @@
 """HTTP API of form submissions (docs/contracts.md, "Form submissions").
 
 - ``POST /api/v1/submissions`` (action server only: bearer ``KUMPEL_ACTION_TOKEN``, header
-  ``Idempotency-Key``): 201 with a new reference, 200 with the same reference for a repeated key.
+  ``Idempotency-Key``): checked against the form's spec (422 naming every failing field, nothing
+  stored), then 201 with a new reference, 200 with the same reference for a repeated key with the
+  same data, 409 for a key used before for another form or other data.
 - ``POST /api/v1/submissions/estimate``: the expected fee from the knowledge base (no data stored).
 - ``GET /api/v1/forms/{form}/town``: what a form's texts say about the town (public, no personal data).
 - Staff (role ``editor``: submissions hold personal data): list, view, export as JSON or CSV;
@@ -14,6 +16,7 @@ import json
 import re
 import secrets
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -27,7 +30,7 @@ from ..staff import audit
 from ..staff.auth import StaffIdentity, require_role
 from . import store
 from .estimate import ESTIMATORS
-from .forms import FORMS, form_town
+from .forms import FORMS, check_submission, form_town
 from .models import Submission
 
 router = APIRouter(tags=["submissions"])
@@ -116,6 +119,17 @@ def create_submission(
     key = (idempotency_key or "").strip()
     if not key or len(key) > 300:
         raise HTTPException(status_code=400, detail="Idempotency-Key header (1-300 characters) required")
+    now = clock()
+    problems = check_submission(session, body.form, dict(body.data), now.astimezone(ZoneInfo(settings.timezone)).date())
+    if problems:
+        # Shaped like FastAPI's own 422s (loc, msg, type); field names only, never a submitted value.
+        raise HTTPException(
+            status_code=422,
+            detail=[
+                {"loc": ["body", "data", problem.field], "msg": problem.message, "type": problem.code}
+                for problem in problems
+            ],
+        )
     try:
         stored = store.store_submission(
             session,
@@ -125,10 +139,10 @@ def create_submission(
             idempotency_key=key,
             retention_days=settings.submission_retention_days,
             city_timezone=settings.timezone,
-            now=clock(),
+            now=now,
         )
-    except store.IdempotencyConflict:
-        raise HTTPException(status_code=409, detail="Idempotency-Key was used for another form") from None
+    except store.IdempotencyConflict as conflict:
+        raise HTTPException(status_code=409, detail=f"Idempotency-Key was used for {conflict.reason}") from None
     if not stored.created:
         response.status_code = 200
     record = store.submission_dict(stored.submission, with_data=False)

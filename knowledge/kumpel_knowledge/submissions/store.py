@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -22,7 +23,16 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 class IdempotencyConflict(Exception):
-    """The key was used before for another form."""
+    """The key was used before for another form or with other data."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def same_data(stored: dict[str, Any], incoming: dict[str, Any]) -> bool:
+    """Whether a retry carries the data of the first request (as JSON: ``True`` is not ``1``)."""
+    return json.dumps(stored, sort_keys=True) == json.dumps(incoming, sort_keys=True)
 
 
 @dataclass(frozen=True)
@@ -49,15 +59,16 @@ def store_submission(
 ) -> Stored:
     """Store a submission once per idempotency key; a repeated key returns the first record.
 
+    A repeated key must carry the same form and data (a retry); anything else is IdempotencyConflict,
+    so a key can neither hide a second submission nor tell whether another one exists.
+
     The reference (``HST-2026-000123``) is derived from the row id inside the same transaction, so
     concurrent submissions never share a number and a failed insert leaves no record behind.
     The year in the reference is the year in the city's time zone at ``now``.
     """
     existing = session.scalar(select(Submission).where(Submission.idempotency_key == idempotency_key))
     if existing is not None:
-        if existing.form != form:
-            raise IdempotencyConflict(idempotency_key)
-        return Stored(existing, created=False)
+        return Stored(_the_same(existing, form, data), created=False)
     created_at = now
     submission = Submission(
         reference=f"tmp-{uuid.uuid4().hex}",
@@ -80,8 +91,17 @@ def store_submission(
         existing = session.scalar(select(Submission).where(Submission.idempotency_key == idempotency_key))
         if existing is None:
             raise
-        return Stored(existing, created=False)
+        return Stored(_the_same(existing, form, data), created=False)
     return Stored(submission, created=True)
+
+
+def _the_same(existing: Submission, form: str, data: dict[str, Any]) -> Submission:
+    """The stored record for a retry of it; IdempotencyConflict when the key was used otherwise."""
+    if existing.form != form:
+        raise IdempotencyConflict("another form")
+    if not same_data(existing.data, data):
+        raise IdempotencyConflict("other data")
+    return existing
 
 
 def list_submissions(session: Session, form: str | None, limit: int, offset: int) -> tuple[int, list[Submission]]:

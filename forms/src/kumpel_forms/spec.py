@@ -1,7 +1,8 @@
-"""Declarative form specs: one YAML file per form in ``actions/forms/specs/``.
+"""Declarative form specs: one YAML file per form in ``kumpel_forms/specs/``.
 
 A spec names the form, its privacy notice, its fields (type, prompt, summary label, export name,
-conditions, cue words) and its closing texts. The generic engine does the rest.
+conditions, cue words) and its closing texts. The generic engine (actions/forms/engine.py) does
+the rest; the knowledge service reads the same specs to know the forms and check their submissions.
 """
 
 from __future__ import annotations
@@ -53,8 +54,8 @@ class Condition:
         if values.get(self.field) is None:
             return False
         if self.not_equals is not None:
-            return values[self.field] != self.not_equals
-        return values[self.field] == self.equals
+            return bool(values[self.field] != self.not_equals)
+        return bool(values[self.field] == self.equals)
 
 
 @dataclass(frozen=True)
