@@ -16,6 +16,15 @@ from pydantic import BaseSettings, validator
 DEFAULT_KNOWLEDGE_URL = "http://127.0.0.1:8000"
 DEFAULT_TIMEZONE = "Europe/Berlin"
 PRODUCTION = "production"
+# The action server's secret: what every request but the health check must carry (actions/server.py).
+MIN_SERVER_SECRET_LENGTH = 32
+# Values seen in docs, examples and earlier defaults: known to everyone, so never a secret.
+PLACEHOLDER_SECRETS = frozenset({"secret", "password", "test", "development", "action-server-secret"})
+PLACEHOLDER_MARKERS = ("change-me", "changeme", "change_me", "placeholder", "example", "replace-me", "your-secret")
+
+
+class InsecureSecretError(ValueError):
+    """The action server was asked to start without a usable KUMPEL_ACTION_SERVER_SECRET."""
 
 
 class ActionSettings(BaseSettings):
@@ -32,6 +41,9 @@ class ActionSettings(BaseSettings):
     # A pinned clock (ISO datetime) for reproducible tests and demos; without an offset it is read in
     # ``timezone``. Refused in production: there "now" must be now.
     fixed_now: datetime | None = None
+    # Rasa proves itself to the action server with this (endpoints.yml: "Authorization: Bearer ...");
+    # only the server reads it, so actions and their tests run without one (see server_secret()).
+    action_server_secret: str = ""
 
     class Config:
         env_prefix = "KUMPEL_"
@@ -64,10 +76,40 @@ class ActionSettings(BaseSettings):
             value = value.replace(tzinfo=ZoneInfo(values.get("timezone") or DEFAULT_TIMEZONE))
         return value
 
+    def server_secret(self) -> str:
+        """The secret the action server requires, or InsecureSecretError: it refuses to start without one.
+
+        Without a secret anyone who reaches the port could run any action with a forged tracker (store
+        a form without the dialogue). The launcher always sets a random one; in production it must be
+        at least MIN_SERVER_SECRET_LENGTH characters and no placeholder.
+        """
+        secret = self.action_server_secret.strip()
+        if not secret:
+            raise InsecureSecretError(
+                "KUMPEL_ACTION_SERVER_SECRET is not set: the action server accepts only the engine, which sends "
+                "it (endpoints.yml). Set the same random value for Rasa and the action server."
+            )
+        if self.env == PRODUCTION and is_placeholder_secret(secret):
+            raise InsecureSecretError(
+                "Refusing to start with KUMPEL_ENV=production: KUMPEL_ACTION_SERVER_SECRET must be a random "
+                f"value of at least {MIN_SERVER_SECRET_LENGTH} characters, not a placeholder."
+            )
+        return secret
+
     @property
     def tz(self) -> tzinfo:
         """The city's time zone as a ``tzinfo``."""
         return ZoneInfo(self.timezone)
+
+
+def is_placeholder_secret(value: str) -> bool:
+    """True for a secret that is short or a known placeholder."""
+    normalised = value.strip().lower()
+    return (
+        len(normalised) < MIN_SERVER_SECRET_LENGTH
+        or normalised in PLACEHOLDER_SECRETS
+        or any(marker in normalised for marker in PLACEHOLDER_MARKERS)
+    )
 
 
 @lru_cache(maxsize=1)

@@ -12,7 +12,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from bot import patches
+from bot import limits, log_privacy, patches
 
 # Rasa configures logging only once its CLI has parsed the arguments, after the patches are in:
 # until then the patches' lines go to stderr in Rasa's format, so the engine log says what was applied.
@@ -39,7 +39,9 @@ def apply_patches() -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Apply the patches, then run Rasa's CLI with ``argv`` (default: this process's arguments)."""
+    log_privacy.install()  # before any line is logged: no message text or slot value in the log
     apply_patches()
+    limits.apply()  # request bodies over KUMPEL_RASA_MAX_BODY_BYTES get 413 before they are read
     if argv is not None:
         sys.argv = [sys.argv[0], *argv]
     from rasa.__main__ import main as rasa_main  # heavy (TensorFlow): only once the patches are in

@@ -16,12 +16,15 @@ ORIGINS_ENV = "KUMPEL_CORS_ORIGINS"
 
 
 class EngineSettings(BaseSettings):
-    """What the engine's extensions (the socket.io channel) read from the environment."""
+    """What the engine's extensions (channels, limits) read from the environment."""
 
     # Origins of the pages that may embed the widget; unset: the development defaults of the channel.
     cors_origins: str | None = None
     # "production" refuses what is only fit for development (a '*' origin).
     env: str = "development"
+    # Largest request body (and socket.io message) Rasa reads, in bytes; larger ones get 413 unread
+    # (bot/limits.py). A chat message is at most 2,000 characters: 64 KiB leaves room for metadata.
+    rasa_max_body_bytes: int = 64 * 1024
 
     class Config:
         env_prefix = "KUMPEL_"

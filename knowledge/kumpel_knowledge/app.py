@@ -15,7 +15,9 @@ from .core import health
 from .core.clock import Clock, system_clock
 from .core.db import make_engine, make_session_factory
 from .core.deps import Runtime
+from .core.json_text import CleanJsonTextMiddleware
 from .core.migrations import current_revision, head_revision, upgrade
+from .core.request_limits import BodySizeLimitMiddleware
 from .core.settings import Settings, get_settings
 from .feedback import router as feedback
 from .kb import router as kb
@@ -93,6 +95,7 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
     """
     settings = settings or get_settings()
     settings.check_production_safety()
+    settings = settings.with_run_secrets()  # outside production: a random secret per start for empty ones
     engine = make_engine(settings.database_url)
     runtime = Runtime(settings=settings, engine=engine, sessions=make_session_factory(engine), clock=clock)
 
@@ -119,6 +122,10 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
         docs_url="/api/docs" if settings.env != "production" else None,
         redoc_url=None,
     )
+    # Added last, so outermost: every body is counted by the size limit, also what the cleaning
+    # middleware buffers; an oversized one gets 413 before it is read in full or parsed.
+    app.add_middleware(CleanJsonTextMiddleware)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.knowledge_max_body_bytes)
     app.state.runtime = runtime
 
     for router in (

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from .core import log_privacy
 from .core.settings import get_settings
 
 
@@ -17,13 +18,24 @@ def _serve(args: argparse.Namespace) -> int:
 
     from .app import create_app
 
-    settings = get_settings().model_copy(update={"index_in_background": True})
     try:
+        settings = get_settings().model_copy(update={"index_in_background": True})
         app = create_app(settings)
-    except RuntimeError as exc:
+    except (RuntimeError, ValueError) as exc:  # ValueError: a setting pydantic refused
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, access_log=False)
+    trusted = [str(network) for network in settings.trusted_proxy_networks]
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        access_log=False,
+        # uvicorn would otherwise believe X-Forwarded-For from 127.0.0.1 (its default) and hand the
+        # app a client address anyone can forge: it follows KUMPEL_TRUSTED_PROXIES, like the app.
+        proxy_headers=bool(trusted),
+        forwarded_allow_ips=trusted,
+    )
     return 0
 
 
@@ -139,6 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     purge.set_defaults(func=_submissions_purge)
 
     args = parser.parse_args(argv)
+    log_privacy.install()  # no query string, SQL parameter or exception text of a citizen in the log
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     result: int = args.func(args)
     return result

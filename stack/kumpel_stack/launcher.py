@@ -7,7 +7,7 @@ Standard library only, so that `make run`, the terminal chat and the tests of bo
     kumpel-stack run --help
 
 Each process runs from its venv's console script or module, never with a PYTHONPATH: the knowledge
-service as ``kumpel-knowledge serve`` (.venv/knowledge), the action server as ``python -m rasa_sdk``
+service as ``kumpel-knowledge serve`` (.venv/knowledge), the action server as ``kumpel-actions``
 and the engine as ``kumpel-rasa run`` (.venv/rasa; ``kumpel-rasa`` applies Kumpel's Rasa patches,
 then hands over to Rasa's own CLI).
 """
@@ -43,6 +43,7 @@ VAR_DIR = ROOT / "var"
 REQUIRED_PROGRAMS = (
     RASA_VENV / "bin" / "python",
     RASA_VENV / "bin" / "kumpel-rasa",
+    RASA_VENV / "bin" / "kumpel-actions",
     KNOWLEDGE_VENV / "bin" / "kumpel-knowledge",
 )
 
@@ -197,6 +198,9 @@ class Stack:
         # The action server proves itself to the knowledge service with this token; a fresh one
         # per start unless the operator sets one.
         env.setdefault("KUMPEL_ACTION_TOKEN", secrets.token_urlsafe(24))
+        # Rasa proves itself to the action server with this one (endpoints.yml sends it as a header);
+        # nothing else may call the action server. Fresh per start unless the operator sets one.
+        env.setdefault("KUMPEL_ACTION_SERVER_SECRET", secrets.token_urlsafe(32))
         env.setdefault(
             "KUMPEL_CORS_ORIGINS", f"http://{self.host}:{self.ports.knowledge} http://localhost:{self.ports.knowledge}"
         )
@@ -229,15 +233,11 @@ class Stack:
             Process(
                 "actions",
                 [
-                    str(rasa_bin / "python"),
-                    "-m",
-                    "rasa_sdk",
-                    "--actions",
-                    "actions",
+                    str(rasa_bin / "kumpel-actions"),
+                    "--host",
+                    self.host,
                     "--port",
                     str(self.ports.actions),
-                    "--cors",
-                    *cors,
                 ],
                 env,
                 f"{self.actions_url}/health",

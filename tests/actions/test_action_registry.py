@@ -7,7 +7,7 @@ from pathlib import Path
 import yaml
 from rasa_sdk.executor import ActionExecutor
 
-from actions.forms.spec import all_forms
+from kumpel_forms.spec import all_forms
 
 ROOT = Path(__file__).resolve().parents[2]
 

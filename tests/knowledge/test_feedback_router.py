@@ -20,19 +20,35 @@ from kumpel_knowledge.staff.auth import add_user
 STAFF_PASSWORD = "correct-horse-battery-staple"
 
 
-@pytest.fixture()
-def client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
-    monkeypatch.setattr(feedback, "limiter", feedback.SlidingWindowLimiter(5, 60))
-    monkeypatch.setenv("KUMPEL_CORS_ORIGINS", "https://www.krefeld.de http://127.0.0.1:8000")
-    settings = Settings(
+PROXY = "10.20.0.2"
+
+
+def feedback_settings(tmp_path: Path, trusted_proxies: str = "") -> Settings:
+    return Settings(
         env="test",
         database_url=f"sqlite:///{tmp_path / 'kb.db'}",
         search_mode="lexical",
         seed_on_start=False,
         secret_key="test-secret-key-0123456789",
         action_token="test-action-token-0123456789",
+        trusted_proxies=trusted_proxies,
     )
-    with TestClient(create_app(settings)) as test_client:
+
+
+@pytest.fixture()
+def client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
+    monkeypatch.setattr(feedback, "limiter", feedback.SlidingWindowLimiter(5, 60))
+    monkeypatch.setenv("KUMPEL_CORS_ORIGINS", "https://www.krefeld.de http://127.0.0.1:8000")
+    with TestClient(create_app(feedback_settings(tmp_path)), client=("127.0.0.1", 50000)) as test_client:
+        yield test_client
+
+
+@pytest.fixture()
+def behind_proxy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
+    """The service behind the city's reverse proxy (10.20.0.0/16), which all requests come from."""
+    monkeypatch.setattr(feedback, "limiter", feedback.SlidingWindowLimiter(5, 60))
+    settings = feedback_settings(tmp_path, trusted_proxies="10.20.0.0/16, 2001:db8::1")
+    with TestClient(create_app(settings), client=(PROXY, 50000)) as test_client:
         yield test_client
 
 
@@ -105,6 +121,30 @@ def test_flooding_is_rate_limited(client: TestClient) -> None:
     codes = [client.post("/api/v1/feedback", json=rating()).status_code for _ in range(7)]
     assert codes == [201] * 5 + [429] * 2
     assert len(stored(client)) == 5
+
+
+def test_a_made_up_forwarded_for_does_not_escape_the_limit(client: TestClient) -> None:
+    # Loopback is no proxy unless configured: each request claiming to come from someone else.
+    codes = [
+        client.post("/api/v1/feedback", json=rating(), headers={"X-Forwarded-For": f"203.0.113.{n}"}).status_code
+        for n in range(7)
+    ]
+    assert codes == [201] * 5 + [429] * 2
+
+
+def test_behind_a_trusted_proxy_each_citizen_has_their_own_limit(behind_proxy: TestClient) -> None:
+    def rate_as(forwarded_for: str) -> int:
+        return behind_proxy.post(
+            "/api/v1/feedback", json=rating(), headers={"X-Forwarded-For": forwarded_for}
+        ).status_code
+
+    assert [rate_as("198.51.100.7") for _ in range(5)] == [201] * 5
+    assert rate_as("198.51.100.7") == 429
+    # Whatever the citizen writes in front, the proxy's own entry (right-most) counts.
+    assert rate_as("192.0.2.1, 198.51.100.7") == 429
+    assert rate_as(f"198.51.100.7, {PROXY}") == 429  # a chain of our own proxies is looked through
+    assert rate_as("198.51.100.8") == 201
+    assert rate_as("[2001:db8::7]:443") == 201
 
 
 def test_embedding_site_may_post_other_sites_may_not(client: TestClient) -> None:

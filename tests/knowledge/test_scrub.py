@@ -106,3 +106,111 @@ def test_names_addresses_and_dates_of_birth_are_replaced(text: str, expected: st
 )
 def test_questions_that_look_personal_stay_as_they_are(text: str) -> None:
     assert scrub(text) == text
+
+
+# Issue 17: titles and salutations, "Nachname, Vorname", e-mail addresses spelt out, secrets and
+# postcodes. Written here (none from the held-out split); the staff still read what was asked.
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Frau Dr. Erika Mustermann hat mir den Antrag gegeben", "Frau Dr. [Name] hat mir den Antrag gegeben"),
+        (
+            "Herr Prof. Dr. Max Müller-Lüdenscheidt ist im Urlaub, wer vertritt ihn?",
+            "Herr Prof. Dr. [Name] ist im Urlaub, wer vertritt ihn?",
+        ),
+        ("Sehr geehrte Frau Dr. med. Erika Mustermann", "Sehr geehrte Frau Dr. med. [Name]"),
+        ("Dr. Erika Mustermann hat mir ein Attest geschrieben", "Dr. [Name] hat mir ein Attest geschrieben"),
+        ("Dipl.-Ing. Max Müller hat das Gutachten erstellt", "Dipl.-Ing. [Name] hat das Gutachten erstellt"),
+        ("Name: Mustermann, Erika", "Name: [Name]"),
+        (
+            "Name, Vorname: Mustermann, Erika. Ich brauche eine Meldebescheinigung",
+            "Name, Vorname: [Name]. Ich brauche eine Meldebescheinigung",
+        ),
+        ("Mein Name ist Mustermann, Erika und ich ziehe um", "Mein Name ist [Name] und ich ziehe um"),
+        ("Mein Name ist Meier, ich brauche einen Pass", "Mein Name ist [Name], ich brauche einen Pass"),
+        ("Viele Grüße, Mustermann, Erika", "Viele Grüße, [Name]"),
+        (
+            "Mustermann, Erika, geb. 03.04.1978, braucht eine Meldebescheinigung",
+            "[Name], geb. [Nummer], braucht eine Meldebescheinigung",
+        ),
+        ("Antragstellerin: Erika Mustermann", "Antragstellerin: [Name]"),
+    ],
+)
+def test_names_with_titles_and_inverted_names_are_replaced(text: str, expected: str) -> None:
+    assert scrub(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Schreiben Sie an erika(at)example(dot)org bitte", "Schreiben Sie an [E-Mail] bitte"),
+        ("erika [at] example [dot] org", "[E-Mail]"),
+        ("Meine Mail: erika at example dot org", "Meine Mail: [E-Mail]"),
+        ("Antwort bitte an erika.mustermann (ät) example.de", "Antwort bitte an [E-Mail]"),
+        ("erika{at}mail[punkt]example[punkt]de ist meine Adresse", "[E-Mail] ist meine Adresse"),
+    ],
+)
+def test_spelt_out_email_addresses_are_replaced(text: str, expected: str) -> None:
+    assert scrub(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("mein Passwort ist Sommer2024!", "mein Passwort ist [Passwort]!"),
+        (
+            "Mein Passwort für das Bürgerkonto ist Sommer2024, es geht nicht",
+            "Mein Passwort für das Bürgerkonto ist [Passwort], es geht nicht",
+        ),
+        ("Kennwort: Blumenwiese", "Kennwort: [Passwort]"),
+        ('Mein Kennwort ist "hallo welt"', "Mein Kennwort ist [Passwort]"),
+        ("PIN 1234 geht nicht", "PIN [Passwort] geht nicht"),
+        ("Meine PIN ist 1234", "Meine PIN ist [Passwort]"),
+        ("Meine TAN lautet 839201", "Meine TAN lautet [Passwort]"),
+        ("Zugangscode: 4711-AB", "Zugangscode: [Passwort]"),
+    ],
+)
+def test_passwords_pins_and_tans_are_replaced(text: str, expected: str) -> None:
+    assert scrub(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Ich wohne in 47798 Krefeld, wo ist das Bürgerbüro?", "Ich wohne in [PLZ] Krefeld, wo ist das Bürgerbüro?"),
+        ("Meine Adresse ist Hauptstr. 5, 47798 Krefeld", "Meine Adresse ist [Adresse], [PLZ] Krefeld"),
+        ("PLZ 47877, gehöre ich zu Krefeld?", "PLZ [PLZ], gehöre ich zu Krefeld?"),
+        ("Postleitzahl: 47800", "Postleitzahl: [PLZ]"),
+        (
+            "Ich ziehe nach D-47877 Willich, muss ich mich abmelden?",
+            "Ich ziehe nach [PLZ] Willich, muss ich mich abmelden?",
+        ),
+        ("47798 Krefeld, Ostwall 12", "[PLZ] Krefeld, [Adresse]"),
+    ],
+)
+def test_postcodes_are_replaced_and_the_town_stays(text: str, expected: str) -> None:
+    assert scrub(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Krefeld, Rathaus: wann ist geöffnet?",
+        "Wo ist Krefeld, Rathaus, Zimmer 3?",
+        "Uerdingen, Bürgerbüro: brauche ich einen Termin?",
+        "Mein Passwort ist abgelaufen, was nun?",
+        "PIN vergessen, was tun?",
+        "Passwort: vergessen. Wer hilft mir?",
+        "Was ist eine TAN: ein Code per SMS?",
+        "Wie lange ist eine TAN gültig?",
+        "Kann ich mit der Bürger-PIN den Ausweis nutzen?",
+        "Wie viele der 12000 Hunde in Krefeld sind angemeldet?",
+        "Wir erwarten 15000 Besucher beim Stadtfest, wer genehmigt das?",
+        "Wir sind 12345 Leute im Verein, brauchen wir eine Genehmigung?",
+        "Krefeld hat 47000 Hunde? Wie viele davon sind angemeldet?",
+        "Ich bin at home und frage nach dem Bürgerbüro",
+        "Dr.-Ulrich-Straße, wo ist das?",
+    ],
+)
+def test_municipal_words_that_look_like_names_secrets_or_postcodes_stay(text: str) -> None:
+    assert scrub(text) == text

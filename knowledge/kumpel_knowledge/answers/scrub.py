@@ -2,14 +2,19 @@
 
 DSGVO: the staff read these questions to improve the knowledge base, so they must keep what was
 asked ("Ich bin umgezogen, wo melde ich mich um?") and lose who asked (names, street + house
-number, phone, e-mail, IBAN, links, a date of birth). Everything here is plain `re`, no model.
+number, postcode, phone, e-mail, IBAN, links, a date of birth) and any secret (password, PIN, TAN).
+Everything here is plain `re`, no model.
 
 How names are found: only after a cue, never from a list of names. Strong cues ("ich heiße",
 "mein Name ist", "Name:") are followed by a name in any casing ("ich heisse jürgen meier"); weak
 cues ("ich bin", "hier ist", "Frau", "Gruß") only by capitalised words, because German nouns are
 capitalised too ("Ich bin Rentner" is no name). A list of words that are never a name
 (`_NOT_A_NAME`) keeps "Ich heiße Sie willkommen" and "Mein Name ist falsch geschrieben" intact.
-Cue words, titles and prepositions stay ("Frau Dr. [Name]", "wohne Am [Adresse]").
+Cue words, titles and prepositions stay ("Frau Dr. [Name]", "wohne Am [Adresse]"). "Nachname,
+Vorname" counts as a name only after a cue or before a birth date ("Name: Mustermann, Erika"),
+because "Krefeld, Rathaus" has the same shape. A postcode goes, its town stays ("[PLZ] Willich"):
+the town can matter for the answer. E-mail addresses spelt "(at)"/"[dot]" go too; the bare words
+"at" and "dot" only in the shape of an address ("erika at example dot org").
 
 Quality is measured on a dev and a held-out test set: bench/scrub_quality.py.
 """
@@ -59,7 +64,13 @@ _NAME_CAP = rf"(?!{_NOT_A_NAME}){_UPPER}{_WORD_TAIL}"  # a capitalised name word
 # Name particles between first and last name: "Karl-Heinz von der Heide", "Jan de Vries".
 _PARTICLES = r"(?:(?i:von|van|de|der|den|zu|zur|di|da|del|la|le|ter|ten|el|al)\s+)+"
 # Titles stay in front of the placeholder: "Frau Dr. [Name]".
-_TITLE = r"(?:\s+(?i:dr\.?|prof\.?|doktor|professor|(?:ober)?bürgermeister(?:in)?))"
+_TITLE = (
+    r"(?:\s+(?i:dr\.?(?:\s?(?:med|rer\.\s?nat|phil|jur|ing|h\.\s?c|mult|med\.\s?dent)\.)*|prof\.?|doktor|professor"
+    r"|dipl\.-?\s?(?:ing|kfm|kff|psych)\.(?:\s?\(fh\))?|mag\.|(?:ober)?bürgermeister(?:in)?))"
+)
+# "Mustermann, Erika": a surname, a comma and a first name. Only after a cue (a label, an introduction,
+# a greeting), since "Krefeld, Rathaus" has the same shape.
+_INVERTED = r"(?:,\s*{first}(?=\s*(?:[,.;:!?)]|$|\s+(?i:und|aus|wohnhaft|geb\.?|geboren)\b)))?"
 
 
 def _cap_names(least: int, most: int) -> str:
@@ -70,6 +81,7 @@ def _cap_names(least: int, most: int) -> str:
 # After a strong cue: the first word in any casing, then more words in any casing or particles
 # + a capitalised word ("ich heisse jürgen meier", "Mein Name ist Karl-Heinz von der Heide").
 _ANY_NAMES = rf"{_NAME_ANY}(?:\s+{_PARTICLES}{_NAME_CAP}|\s+{_NAME_ANY}){{0,2}}"
+_ANY_NAMES_INVERTED = _ANY_NAMES + _INVERTED.format(first=rf"{_NAME_ANY}(?:[ -]{_NAME_CAP})?")
 
 # ---------------------------------------------------------------- numbers and dates
 # A calendar date ("24.12.2025") is no phone number: staff need it. Only after a birth cue it goes.
@@ -119,10 +131,22 @@ _NAME_PATTERNS: tuple[re.Pattern[str], ...] = (
     re.compile(
         r"(?P<cue>(?i:\b(?:ich\s+hei(?:ß|ss)e|mein\s+name\s+ist))"
         rf"(?:\s+(?i:übrigens|uebrigens|auch|eigentlich|also))?{_TITLE}*\s+)"
-        rf"(?!(?:\s*\S+){{1,4}}\s+(?i:willkommen)\b){_ANY_NAMES}"
+        rf"(?!(?:\s*\S+){{1,4}}\s+(?i:willkommen)\b){_ANY_NAMES_INVERTED}"
     ),
-    # A form-like label: "Name: Anna Łukasiewicz", "Mein Name: Zoe Brandt".
-    re.compile(rf"(?P<cue>(?i:\b(?:mein\s+)?name)\s*:\s*){_ANY_NAMES}"),
+    # A form-like label: "Name: Anna Łukasiewicz", "Mein Name: Zoe Brandt", "Name, Vorname: Mustermann,
+    # Erika", "Antragstellerin: Erika Mustermann", "Kontoinhaber: ...".
+    re.compile(
+        r"(?P<cue>(?i:\b(?:(?:mein\s+)?(?:nach|vor|familien)?name(?:\s*,\s*vorname)?|antragsteller(?:in)?"
+        r"|halter(?:in)?|absender(?:in)?|kontoinhaber(?:in)?|inhaber(?:in)?)\s*:\s*))"
+        rf"{_ANY_NAMES_INVERTED}"
+    ),
+    # An academic title without "Frau"/"Herr": "Dr. Erika Mustermann", "Prof. Dr. Max Müller".
+    re.compile(rf"(?P<cue>\b(?:Dr|Prof|Dipl\.-?\s?Ing)\.(?:{_TITLE})*\s+){_cap_names(1, 3)}"),
+    # "Mustermann, Erika, geb. 03.04.1978": the inverted form is a name when a birth cue follows it.
+    re.compile(
+        rf"(?P<cue>(?<![\w-])){_NAME_CAP}(?:[ -]{_NAME_CAP})?,\s*{_NAME_CAP}(?:[ -]{_NAME_CAP})?"
+        r"(?=\s*,?\s*(?i:geb\.|geboren|geburtsdatum)|\s*,?\s*\*\s*\d)"
+    ),
     # "Ich bin Thomas Müller": first and last name, both capitalised, since "Ich bin Rentner" is none.
     re.compile(rf"(?P<cue>(?i:\bich\s+bin)(?:\s+(?i:die|der))?\s+){_cap_names(2, 3)}"),
     # "Hallo, hier ist Petra Schneider" (two words: "Hier ist Parken ..." is none) / "hier schreibt X".
@@ -138,9 +162,64 @@ _NAME_PATTERNS: tuple[re.Pattern[str], ...] = (
     re.compile(rf"(?P<cue>(?i:\bklingel(?:schild)?)\s*:?\s+){_cap_names(1, 2)}"),
     # Signature: "Gruß Monika Ernst", "Viele Grüße, Stefan Lange"; not "Grüße aus Hüls". At the end
     # of the message any casing counts ("gruß horst").
-    re.compile(rf"(?P<cue>{_GREETING}\s*,?\s+){_cap_names(1, 3)}"),
+    re.compile(rf"(?P<cue>{_GREETING}\s*,?\s+){_cap_names(1, 3)}{_INVERTED.format(first=_NAME_CAP)}"),
     re.compile(rf"(?P<cue>{_GREETING}\s*,?\s+)(?:[^\W\d_]\.\s*)?{_NAME_ANY}(?:\s+{_NAME_ANY}){{0,2}}(?=[\s.!]*$)"),
 )
+
+# ---------------------------------------------------------------- obfuscated e-mail addresses
+# "erika(at)example(dot)org", "erika [at] example [dot] org", "erika{ät}example.org"; the bare words
+# "erika at example dot org" / "erika at example.org" only with a domain after it, since "at" alone
+# is an English word.
+_OPEN, _CLOSE = r"\s*[\[({<]\s*", r"\s*[\])}>]\s*"
+_BRACKET_AT = rf"{_OPEN}(?i:at|ät|@){_CLOSE}"
+_BRACKET_DOT = rf"(?:{_OPEN}(?i:dot|punkt|\.){_CLOSE})"
+_WORD_DOT = r"(?:\s+(?i:dot|punkt)\s+)"
+_LOCAL_PART = r"(?<![\w.+-])[\w.+-]+"
+_OBFUSCATED_EMAIL = re.compile(
+    rf"{_LOCAL_PART}{_BRACKET_AT}[\w-]+(?:(?:{_BRACKET_DOT}|{_WORD_DOT}|\.)[\w-]+)*(?:{_BRACKET_DOT}|{_WORD_DOT}|\.)"
+    r"[^\W\d_]{2,12}\b"
+    rf"|{_LOCAL_PART}\s+(?i:at|ät)\s+[\w-]+(?:(?:{_WORD_DOT}|\.)[\w-]+)*(?:{_WORD_DOT}|\.)[^\W\d_]{{2,12}}\b"
+)
+
+# ---------------------------------------------------------------- passwords, PINs, TANs
+# The secret after its cue. After ":" or "=" any word but a few that say what is wrong with it
+# ("Passwort: vergessen"); after "ist"/"lautet" (up to four words later: "Mein Passwort für das
+# Bürgerkonto ist ...") only a word with a digit or a sign in it, or a quoted one ("Mein Passwort
+# ist abgelaufen" stays); right after "PIN"/"TAN" only a number ("PIN vergessen" stays).
+_SECRET_CUE = (
+    r"(?i:\b(?:(?:online-?|bank-?|e-?mail-?|konto-?|benutzer-?|zugangs-?)?(?:passwort|kennwort|password"
+    r"|zugangscode|sicherheitscode|geheimzahl)|pin(?:-?(?:code|nummer))?|m?tan(?:-?nummer)?|puk)(?![\w-]))"
+)
+_NOT_A_SECRET = rf"""(?!(?i:{
+    _words(
+        "vergessen falsch abgelaufen gesperrt geändert ändern zurücksetzen funktioniert geht nicht kein keine "
+        "neu neues vergeben unbekannt"
+    )
+}){_END})"""
+_QUOTED_SECRET = r"[\"„“'‚‘»«][^\"„“'‚‘»«\n]{1,64}[\"“”'‘’«»]"
+_SECRET_WORD = r"[^\s,;]*[^\s,;.!?]"
+_SECRET_PATTERNS: tuple[re.Pattern[str], ...] = (
+    re.compile(rf"(?P<cue>{_SECRET_CUE}\s*[:=]\s*)(?:{_QUOTED_SECRET}|{_NOT_A_SECRET}(?!{_NOT_A_NAME}){_SECRET_WORD})"),
+    re.compile(
+        rf"(?P<cue>{_SECRET_CUE}(?:\s+[^\s:=]+){{0,4}}?\s+(?i:ist|lautet|lautete|war|hei(?:ß|ss)t)\s+)"
+        rf"(?:{_QUOTED_SECRET}|(?=[^\s,;]*[\d!#$%&*+/=?@^_~§€-]){_SECRET_WORD})"
+    ),
+    re.compile(rf"(?P<cue>{_SECRET_CUE}\s+)\d{{3,8}}\b"),
+)
+
+# ---------------------------------------------------------------- postcodes
+# A German postcode (five digits) after a cue ("PLZ 47798", "Postleitzahl: 47798"), or with its town
+# after it where an address goes: at the start, after a comma, a street, "in"/"nach"/"aus"
+# ("Hauptstr. 5, 47798 Krefeld", "wohne in 47877 Willich"). The town stays: it can matter for the
+# answer. Five digits in a sentence stay ("Wir sind 12345 Leute", "Krefeld hat 12000 Einwohner").
+_POSTCODE_PATTERNS: tuple[re.Pattern[str], ...] = (
+    re.compile(r"(?P<cue>(?i:\b(?:plz|postleitzahl)\b)\s*:?\s*(?:(?i:ist|lautet)\s+)?)(?:D-)?\d{5}(?!\d)"),
+    re.compile(
+        r"(?P<cue>(?:^|[,;:(]|\[Adresse\]|(?i:\b(?:in|nach|aus|bei|wohnhaft|wohnort|ort)\b))\s*)"
+        rf"(?:D-)?\d{{5}}(?=\s+{_UPPER}[^\W\d_]{{2,}})"
+    ),
+)
+
 
 # ---------------------------------------------------------------- all rules, in order
 # The first four (e-mail, IBAN, long number, link) are the non-language rules; bench/spacy_eval.py
@@ -153,16 +232,20 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\b[A-Z]{2}\d{2}(?:\s?[A-Z0-9]{4}){2,7}(?:\s?[A-Z0-9]{1,4})?\b", re.IGNORECASE), "[IBAN]"),
     (_LONG_NUMBER, "[Nummer]"),
     (re.compile(r"https?://\S+"), "[Link]"),
+    (_OBFUSCATED_EMAIL, "[E-Mail]"),
+    *((pattern, r"\g<cue>[Passwort]") for pattern in _SECRET_PATTERNS),
     (_BIRTH_DATE, r"\g<cue>[Nummer]"),
     (_STREET, "[Adresse]"),
     (_CUED_STREET, r"\g<cue>[Adresse]"),
+    *((pattern, r"\g<cue>[PLZ]") for pattern in _POSTCODE_PATTERNS),
     *((pattern, r"\g<cue>[Name]") for pattern in _NAME_PATTERNS),
 )
 
 
 def scrub(text: str) -> str:
-    """Text with names, street + house number, e-mail addresses, IBANs, phone and other long
-    numbers, links and a date of birth replaced by placeholders ([Name], [Adresse], ...)."""
+    """Text with names, street + house number, postcodes, e-mail addresses (also "(at)" ones), IBANs,
+    phone and other long numbers, links, passwords / PINs / TANs and a date of birth replaced by
+    placeholders ([Name], [Adresse], [PLZ], [Passwort], ...)."""
     for pattern, placeholder in _PATTERNS:
         text = pattern.sub(placeholder, text)
     return text.strip()

@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..core.deps import get_session, get_settings_dep
+from ..core.net import client_address
 from ..core.settings import Settings
 from ..staff.auth import require_role
 from .models import Feedback
@@ -121,7 +122,10 @@ def rate_answer(
 ) -> FeedbackCreated:
     """Store one anonymous rating. 409 when this message was rated already, 429 when flooding."""
     response.headers.update(_cors_headers(request, settings))
-    client = request.client.host if request.client else "unknown"
+    # Behind the city's proxy every rating comes from the proxy: its X-Forwarded-For names the
+    # citizen, but only a configured proxy's header counts (KUMPEL_TRUSTED_PROXIES), else anyone
+    # escapes the limit by sending a new made-up address each time.
+    client = client_address(request, settings.trusted_proxy_networks)
     if not limiter.allow(client):
         raise HTTPException(status_code=429, detail="Too many ratings, please try again later")
     session.add(

@@ -1,4 +1,4 @@
-"""Tables of the staff side: accounts and the audit log."""
+"""Tables of the staff side: accounts, the audit log and the failed-login counters."""
 
 from __future__ import annotations
 
@@ -36,3 +36,23 @@ class AuditLog(Base):
     entity_type: Mapped[str] = mapped_column(String(40))
     entity_id: Mapped[str] = mapped_column(String(120))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class LoginThrottle(Base):
+    """Failed logins of one account name or one client address, and its lock.
+
+    In the database, not in a process, so that every replica counts the same attempts. ``key``
+    is an HMAC of scope and value: neither the address nor a mistyped name (a password typed into
+    the wrong field, say) is stored readably.
+    """
+
+    __tablename__ = "login_throttle"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    scope: Mapped[str] = mapped_column(String(10))  # "account" or "address"
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    lockouts: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)

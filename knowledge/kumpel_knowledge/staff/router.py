@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Query, status
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request, status
 from pydantic import BaseModel
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..core.deps import get_session, get_settings_dep
+from ..core.clock import Clock
+from ..core.deps import get_clock, get_session, get_settings_dep
+from ..core.net import client_address
 from ..core.settings import Settings
+from . import audit
 from .auth import StaffIdentity, authenticate, issue_token, require_role
 from .models import AuditLog
+from .throttle import LoginPolicy, LoginThrottler
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 staff_router = APIRouter(prefix="/api/v1/staff", tags=["staff"])
@@ -25,19 +29,51 @@ class Token(BaseModel):
     token_type: str = "bearer"
 
 
+def _too_many_attempts(seconds: int) -> HTTPException:
+    # One answer for every lock (account or address, existing account or not): nothing to enumerate.
+    return HTTPException(
+        status.HTTP_429_TOO_MANY_REQUESTS,
+        f"too many failed logins; try again in {seconds} seconds",
+        headers={"Retry-After": str(seconds)},
+    )
+
+
 @router.post("/token", response_model=Token)
 def login(
-    username: Annotated[str, Form(max_length=80)],
+    # No control characters: PostgreSQL cannot even compare a NUL, and no account name has one.
+    username: Annotated[str, Form(max_length=80, pattern=r"^[^\x00-\x1f\x7f]*$")],
     password: Annotated[str, Form(max_length=200)],
+    request: Request,
     session: Session = Depends(get_session),
     settings: Settings = Depends(get_settings_dep),
+    clock: Clock = Depends(get_clock),
 ) -> Token:
-    """Exchange user name and password for a bearer token (401 on a wrong pair)."""
+    """Exchange user name and password for a bearer token.
+
+    401 on a wrong pair; 429 with ``Retry-After`` while the account name or the client address is
+    locked after too many failures, even for the right password. Failures and locks are audited
+    under the name tried (never the password).
+    """
+    now = clock()
+    address = client_address(request, settings.trusted_proxy_networks)
+    throttle = LoginThrottler(session, LoginPolicy.from_settings(settings), settings.secret_key, now)
+    wait = throttle.retry_after(username, address)
+    if wait is not None:
+        raise _too_many_attempts(wait)
     user = authenticate(session, username, password)
     if user is None:
+        locks = throttle.record_failure(username, address)
+        audit.record_login(session, username, "login_failed", now, {})
+        for lock in locks:
+            detail = {"scope": lock.scope, "until": lock.until.isoformat(), "lockouts": lock.lockouts}
+            audit.record_login(session, username, "login_locked", now, detail)
+        session.commit()
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED, "wrong user name or password", headers={"WWW-Authenticate": "Bearer"}
         )
+    throttle.record_success(username)
+    audit.record_login(session, username, "login", now, {})
+    session.commit()
     return Token(access_token=issue_token(settings, user))
 
 
