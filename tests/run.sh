@@ -8,7 +8,7 @@ export RASA_TELEMETRY_ENABLED=false SQLALCHEMY_SILENCE_UBER_WARNING=1 TF_CPP_MIN
 existing() { for d in "$@"; do [ -d "$d" ] && ls "$d"/test_*.py >/dev/null 2>&1 && echo "$d"; done; }
 
 status=0
-RASA_SUITES=$(existing tests/bot tests/actions tests/forms tests/channels tests/nlu tests/integration)
+RASA_SUITES=$(existing tests/bot tests/actions tests/forms tests/channels tests/nlu tests/integration tests/stack tests/production)
 KNOWLEDGE_SUITES=$(existing tests/knowledge tests/browser)
 
 if [ -n "$KNOWLEDGE_SUITES" ]; then

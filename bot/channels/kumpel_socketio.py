@@ -9,7 +9,10 @@ Extends Rasa 3.6's ``socketio`` channel where the widget needs more than the sto
 - ``session_history`` on (re)connect: the current session's messages from the tracker store,
   so a reload or a navigation shows the conversation without the browser storing its text;
 - ``delete_session``: removes the conversation from the tracker store (SQL or Redis);
-- Cross-origin access only from configured origins (never ``*`` in production).
+- Cross-origin access only from configured origins (never ``*`` in production);
+- the input rules of every channel (``bot.channels.input_rules``): an empty or over-long text gets
+  a polite German reply without reaching the NLU, lone surrogates and control characters are
+  dropped, engine.io messages are bounded by ``KUMPEL_RASA_MAX_BODY_BYTES``.
 
 credentials.yml::
 
@@ -38,6 +41,8 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
+from bot.channels.input_rules import check_message, safe_metadata
+from bot.patches import ConversationStoreUnavailable
 from bot.settings import ORIGINS_ENV, EngineSettings, get_settings
 from bot.tracker_deletion import TrackerDeletionUnsupported, delete_conversation
 
@@ -46,8 +51,6 @@ logger = logging.getLogger(__name__)
 # Origins of the pages that embed the widget in development: the knowledge service serves the demo.
 DEFAULT_DEV_ORIGINS = ("http://127.0.0.1:8000", "http://localhost:8000")
 SESSION_ID_PATTERN = re.compile(r"^[0-9a-f]{32}$")
-# A message longer than this is cut: nobody types more into a chat, and NLU time grows with length.
-MAX_MESSAGE_CHARS = 2000
 HISTORY_LIMIT = 200
 
 
@@ -210,6 +213,7 @@ class KumpelSocketIOInput(SocketIOInput):
         )
         settings = settings or get_settings()
         self.cors_allowed_origins = parse_origins(cors_allowed_origins, settings.env, settings.cors_origins)
+        self.max_message_bytes = settings.rasa_max_body_bytes
 
     def get_output_channel(self) -> OutputChannel | None:
         if self.sio is None:
@@ -219,7 +223,9 @@ class KumpelSocketIOInput(SocketIOInput):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         """Socket handlers; the HTTP part is Rasa's (health route + socket.io attach)."""
         origins: str | list[str] = "*" if self.cors_allowed_origins == ["*"] else self.cors_allowed_origins
-        sio = OriginCheckingSocketServer(async_mode="sanic", cors_allowed_origins=origins)
+        sio = OriginCheckingSocketServer(
+            async_mode="sanic", cors_allowed_origins=origins, max_http_buffer_size=self.max_message_bytes
+        )
         webhook = KumpelSocketBlueprint(sio, self.socketio_path, "kumpel_socketio_webhook", __name__)
         self.sio = sio
         namespace = self.namespace
@@ -263,7 +269,10 @@ class KumpelSocketIOInput(SocketIOInput):
             history: list[dict[str, Any]] = []
             current = agent()
             if not is_new and current is not None and current.tracker_store is not None:
-                tracker = await current.tracker_store.retrieve(session_id)
+                try:
+                    tracker = await current.tracker_store.retrieve(session_id)
+                except ConversationStoreUnavailable:  # logged by bot.patches; the widget gets no history
+                    tracker = None
                 if tracker is not None:
                     history = history_messages([event.as_dict() for event in tracker.events])
             await sio.emit("session_history", history, room=sid, namespace=namespace)
@@ -278,29 +287,28 @@ class KumpelSocketIOInput(SocketIOInput):
                 logger.debug("Web chat message for another session: ignored")
                 return
             text = data.get("message")
-            if not isinstance(text, str) or not text.strip():
+            if not isinstance(text, str):
                 return
+            checked = check_message(text)
+            if checked.reply is not None:
+                # Answered here (empty or over-long): the NLU and the tracker never see it.
+                await sio.emit(base.bot_message_evt, widget_message({"text": checked.reply}), room=session_id)
+                await sio.emit("bot_done", {}, room=session_id, namespace=namespace)
+                return
+            assert checked.text is not None
             metadata = data.get(base.metadata_key) or {}
             if isinstance(metadata, str):
                 try:
                     metadata = json.loads(metadata)
                 except ValueError:
                     metadata = {}
-            if not isinstance(metadata, dict):
-                metadata = {}
-            display = metadata.get("display_text")
-            safe_metadata = {
-                key: str(value)[:200]
-                for key, value in (("display_text", display), ("language", metadata.get("language")))
-                if isinstance(value, str)
-            }
             output = KumpelSocketIOOutput(sio, base.bot_message_evt)
             message = UserMessage(
-                text.strip()[:MAX_MESSAGE_CHARS],
+                checked.text,
                 output,
                 session_id,
                 input_channel=base.name(),
-                metadata=safe_metadata,
+                metadata=safe_metadata(metadata),
             )
             try:
                 await on_new_message(message)

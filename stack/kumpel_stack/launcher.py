@@ -15,8 +15,10 @@ then hands over to Rasa's own CLI).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import random
 import secrets
 import signal
 import socket
@@ -26,6 +28,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -61,11 +64,32 @@ BASE_ENV = {
 DROPPED_ENV = ("PYTHONPATH",)
 
 
+# Ports for our servers come from below Linux's ephemeral range (32768-60999 by default), where the
+# kernel picks the source ports of outgoing connections: an OS-assigned "free" port from that range
+# can be taken by any client connection (another stack's, under load) before our server binds it.
+_SERVER_PORTS = range(20000, 32000)
+_handed_out: set[int] = set()
+
+
 def free_port() -> int:
-    """A TCP port on the loopback interface that is free right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+    """A TCP port on the loopback interface that is free right now and not handed out before."""
+    rng = random.Random()
+    for _ in range(200):
+        port = rng.choice(_SERVER_PORTS)
+        if port in _handed_out:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:  # crowded range: let the OS pick
         sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+        port = int(sock.getsockname()[1])
+    _handed_out.add(port)
+    return port
 
 
 @dataclass
@@ -112,13 +136,15 @@ class Process:
     _log_file: IO[bytes] | None = None
     _pump: threading.Thread | None = None
 
-    def start(self, echo: bool) -> None:
+    def start(self, echo: bool, append: bool = False) -> None:
+        """Start the process; ``append`` keeps the log of an earlier run (a restart keeps the crash)."""
         stdout: int | IO[bytes]
         if echo:
             stdout = subprocess.PIPE
         else:
             assert self.log_path is not None
-            self._log_file = open(self.log_path, "wb")  # noqa: SIM115 - open for the process's life, closed in stop()
+            mode = "ab" if append else "wb"
+            self._log_file = open(self.log_path, mode)  # noqa: SIM115 - open for the process's life, closed in stop()
             stdout = self._log_file
         self.popen = subprocess.Popen(
             self.command,
@@ -313,6 +339,129 @@ class Stack:
         self.stop()
 
 
+class SupervisorGaveUp(RuntimeError):
+    """A child crashed too often in a short time: restarting it again would only hide the fault."""
+
+
+@dataclass(frozen=True)
+class RestartPolicy:
+    """How the supervisor treats a child that exits on its own.
+
+    The n-th crash within ``window_seconds`` waits ``backoff_seconds * 2**(n-1)`` (at most
+    ``max_backoff_seconds``) before the restart; crash number ``max_crashes`` in the window gives up.
+    """
+
+    max_crashes: int = 5
+    window_seconds: float = 300.0
+    backoff_seconds: float = 1.0
+    max_backoff_seconds: float = 30.0
+    # Rasa needs about a minute to load its model on a busy machine; a restart that is not healthy
+    # by then counts as one more crash.
+    ready_timeout_seconds: float = 240.0
+
+    def backoff(self, crashes_in_window: int) -> float:
+        return min(self.backoff_seconds * 2 ** max(crashes_in_window - 1, 0), self.max_backoff_seconds)
+
+
+@dataclass
+class _Watch:
+    """What the supervisor knows about one child: its recent crashes and where its restart stands."""
+
+    process: Process
+    crashes: list[float] = field(default_factory=list)
+    state: str = "running"  # running | waiting (backoff) | starting (awaiting its health URL)
+    since: float = 0.0
+    restart_at: float = 0.0
+
+
+class Supervisor:
+    """Keeps a started stack running: restarts a child that exits, with a growing backoff.
+
+    Each restart is one log line, and one more when the child answers its health URL again. A child
+    that crashes ``policy.max_crashes`` times within ``policy.window_seconds`` raises
+    :class:`SupervisorGaveUp`; the caller then stops the stack. ``tick()`` does one round without
+    blocking for long, so a caller can interleave it with its own checks; ``run()`` loops until told
+    to stop.
+    """
+
+    def __init__(
+        self,
+        stack: Stack,
+        policy: RestartPolicy | None = None,
+        log: Callable[[str], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.stack = stack
+        self.policy = policy or RestartPolicy()
+        self._log = log or (lambda line: print(line, file=sys.stderr, flush=True))
+        self._clock = clock
+        self._watches = [_Watch(process) for process in stack.processes]
+        self.restarts = 0
+
+    def run(self, stopping: threading.Event, interval: float = 1.0) -> None:
+        """Supervise until ``stopping`` is set; raises :class:`SupervisorGaveUp`."""
+        while not stopping.is_set():
+            self.tick()
+            stopping.wait(interval)
+
+    def tick(self) -> None:
+        """One round over the children: notice exits, restart after the backoff, await health."""
+        now = self._clock()
+        for watch in self._watches:
+            process = watch.process
+            if watch.state == "running" and not process.alive():
+                self._crashed(watch, now, f"exited with code {self._exit_code(process)}")
+            elif watch.state == "waiting" and now >= watch.restart_at:
+                self._restart(watch, now)
+            elif watch.state == "starting":
+                if not process.alive():
+                    self._crashed(watch, now, f"exited with code {self._exit_code(process)} while starting")
+                elif http_get(process.health_url, timeout=1.0) == 200:
+                    watch.state = "running"
+                    self._log(f"[supervisor] {process.name} is healthy again after {now - watch.since:.1f} s")
+                elif now - watch.since > self.policy.ready_timeout_seconds:
+                    self._kill_group(process)
+                    self._crashed(watch, now, f"not healthy after {self.policy.ready_timeout_seconds:.0f} s")
+
+    def _crashed(self, watch: _Watch, now: float, reason: str) -> None:
+        policy = self.policy
+        watch.crashes = [t for t in watch.crashes if now - t < policy.window_seconds] + [now]
+        count = len(watch.crashes)
+        name = watch.process.name
+        if count >= policy.max_crashes:
+            raise SupervisorGaveUp(
+                f"{name} {reason}; it crashed {count} times within {policy.window_seconds:.0f} s, giving up"
+                f" (its log: {watch.process.log_path or 'above'})"
+            )
+        delay = policy.backoff(count)
+        watch.state, watch.restart_at = "waiting", now + delay
+        self._log(
+            f"[supervisor] {name} {reason}; restarting in {delay:.1f} s"
+            f" (crash {count} of {policy.max_crashes} allowed within {policy.window_seconds:.0f} s)"
+        )
+
+    def _restart(self, watch: _Watch, now: float) -> None:
+        process = watch.process
+        self._kill_group(process)  # a worker of the dead child may still hold its port
+        process.stop()  # reaps it and closes its log file
+        process.start(self.stack.echo, append=True)
+        watch.state, watch.since = "starting", now
+        self.restarts += 1
+
+    @staticmethod
+    def _exit_code(process: Process) -> int | None:
+        return process.popen.returncode if process.popen is not None else None
+
+    @staticmethod
+    def _kill_group(process: Process) -> None:
+        if process.popen is None:
+            return
+        with contextlib.suppress(ProcessLookupError, PermissionError):  # the whole group is gone already
+            os.killpg(process.popen.pid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.popen.wait(timeout=10.0)
+
+
 def main(argv: list[str] | None = None) -> int:
     """``kumpel-stack run``: start all three processes and wait for Ctrl-C (or SIGTERM)."""
     parser = argparse.ArgumentParser(description="Run Kumpel: knowledge service, action server and Rasa.")
@@ -343,14 +492,13 @@ def main(argv: list[str] | None = None) -> int:
             "Press Ctrl-C to stop.\n",
             flush=True,
         )
-        while not stopping.is_set():
-            if not all(p.alive() for p in stack.processes):
-                dead = [p.name for p in stack.processes if not p.alive()]
-                print(f"stopped: {', '.join(dead)} exited", file=sys.stderr)
-                return 1
-            stopping.wait(1.0)
+        # A child that crashes is restarted (growing backoff); one crashing again and again stops all.
+        Supervisor(stack).run(stopping)
     except KeyboardInterrupt:
         pass
+    except SupervisorGaveUp as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     except RuntimeError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -14,7 +14,14 @@ from bot import engine, patches
 from bot.channels.kumpel_socketio import KumpelSocketIOInput
 from bot.settings import EngineSettings
 
-ALL = ["remote_action_validation", "event_type_lookup", "action_unavailable_apology"]
+ALL = [
+    "remote_action_validation",
+    "event_type_lookup",
+    "action_unavailable_apology",
+    "tracker_store_errors_raised",
+    "resent_turn_answered_once",
+    "store_unavailable_apology",
+]
 
 
 def test_apply_installs_each_patch_once_and_says_so(caplog: pytest.LogCaptureFixture) -> None:
