@@ -1,14 +1,15 @@
 # Kumpel: `make run` sets up (idempotent) and starts everything; `make test` runs all tests.
-.PHONY: setup run chat train test test-fast lint format typecheck validate check bench clean
+.PHONY: setup run chat train test test-fast lint format typecheck validate deploy-check check bench clean
 
 RASA_VENV := .venv/rasa/bin
 KNOWLEDGE_VENV := .venv/knowledge/bin
-# Python code of each venv: the knowledge service and its tests run on 3.11, the Rasa side on 3.10.
-KNOWLEDGE_CODE := knowledge/kumpel_knowledge knowledge/alembic tests/knowledge tests/browser \
+# Python code of each venv: the knowledge service and its tests run on 3.11, the Rasa side on 3.10;
+# kumpel-forms (forms/) runs in both, so both check it.
+KNOWLEDGE_CODE := knowledge/kumpel_knowledge knowledge/alembic forms/src/kumpel_forms tests/knowledge tests/browser \
 	bench/search_quality.py bench/search_latency.py bench/answer_bench.py bench/webchat_browser.py \
-	bench/answer_quality.py bench/scrub_quality.py
-RASA_CODE := bot actions stack/kumpel_stack tests/bot tests/actions tests/forms tests/channels tests/nlu \
-	tests/integration bench/nlu_eval.py bench/forms_bench.py bench/rest_latency.py
+	bench/answer_quality.py bench/scrub_quality.py deploy/check.py
+RASA_CODE := bot actions forms/src/kumpel_forms stack/kumpel_stack tests/bot tests/actions tests/forms tests/channels tests/nlu \
+	tests/integration tests/stack tests/production bench/nlu_eval.py bench/forms_bench.py bench/rest_latency.py bench/load.py
 
 setup:
 	bash bot/setup.sh
@@ -51,8 +52,23 @@ validate:
 	RASA_TELEMETRY_ENABLED=false $(RASA_VENV)/rasa data validate \
 		--config config.yml --domain domain.yml --data nlu_data
 
+# deploy/ validated offline (no cluster, no Docker daemon): Kubernetes manifests against the Kubernetes
+# schemas, the compose file against the Compose spec, Dockerfiles (hadolint), HAProxy and systemd units.
+# Its validators live in a small venv of their own, made from deploy/tools/requirements.lock.
+TOOLS_VENV := .venv/tools
+PYTHON3 ?= python3
+
+$(TOOLS_VENV)/.kumpel-stamp: deploy/tools/requirements.lock
+	[ -x $(TOOLS_VENV)/bin/python ] || $(PYTHON3) -m venv $(TOOLS_VENV)
+	$(TOOLS_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r deploy/tools/requirements.lock
+	$(TOOLS_VENV)/bin/python -m pip check
+	touch $@
+
+deploy-check: $(TOOLS_VENV)/.kumpel-stamp
+	$(TOOLS_VENV)/bin/python deploy/check.py
+
 # Everything CI runs before the tests.
-check: lint typecheck validate
+check: lint typecheck validate deploy-check
 
 bench:
 	bash bench/run.sh
