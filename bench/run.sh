@@ -13,4 +13,5 @@ run "$KPY" bench/answer_quality.py
 run "$KPY" bench/scrub_quality.py
 run "$RPY" bench/rest_latency.py --turns 100
 run "$RPY" bench/forms_bench.py
+run "$RPY" bench/load.py
 exit 0
