@@ -214,3 +214,37 @@ def test_postcodes_are_replaced_and_the_town_stays(text: str, expected: str) -> 
 )
 def test_municipal_words_that_look_like_names_secrets_or_postcodes_stay(text: str) -> None:
     assert scrub(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Mustermann, Erika - ich brauche einen neuen Ausweis", "[Name] - ich brauche einen neuen Ausweis"),
+        (
+            "Hallo, Mustermann, Erika hier. Wo melde ich meinen Hund an?",
+            "Hallo, [Name] hier. Wo melde ich meinen Hund an?",
+        ),
+        ("Antrag von Mustermann, Erika, Hundesteuer", "Antrag von [Name], Hundesteuer"),
+        ("Erika Mustermann braucht einen Pass", "[Name] braucht einen Pass"),
+        ("Hans Müller will heiraten, was brauche ich?", "[Name] will heiraten, was brauche ich?"),
+        ("Anna Łukasiewicz fragt nach dem Parkausweis", "[Name] fragt nach dem Parkausweis"),
+    ],
+)
+def test_names_without_a_cue_are_found_by_a_known_first_name(text: str, expected: str) -> None:
+    assert scrub(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Bürgerbüro Krefeld, Linn Öffnungszeiten",
+        "Linn Öffnungszeiten am Samstag",
+        "Wann ist der Sankt Martin Umzug?",
+        "Wo ist die Albert Schweitzer Realschule?",
+        "Anmeldung an der Anne Frank Gesamtschule",
+        "Parkausweis am Willy Brandt Platz",
+        "Termin am 3. August im Standesamt",
+    ],
+)
+def test_first_names_inside_place_names_and_words_stay(text: str) -> None:
+    assert scrub(text) == text

@@ -5,7 +5,7 @@ asked ("Ich bin umgezogen, wo melde ich mich um?") and lose who asked (names, st
 number, postcode, phone, e-mail, IBAN, links, a date of birth) and any secret (password, PIN, TAN).
 Everything here is plain `re`, no model.
 
-How names are found: only after a cue, never from a list of names. Strong cues ("ich heiße",
+How names are found: mostly after a cue. Strong cues ("ich heiße",
 "mein Name ist", "Name:") are followed by a name in any casing ("ich heisse jürgen meier"); weak
 cues ("ich bin", "hier ist", "Frau", "Gruß") only by capitalised words, because German nouns are
 capitalised too ("Ich bin Rentner" is no name). A list of words that are never a name
@@ -16,12 +16,17 @@ because "Krefeld, Rathaus" has the same shape. A postcode goes, its town stays (
 the town can matter for the answer. E-mail addresses spelt "(at)"/"[dot]" go too; the bare words
 "at" and "dot" only in the shape of an address ("erika at example dot org").
 
+Without a cue, a name is recognised by a known first name (Faker's German, Turkish and Polish
+first-name lists, MIT, read once): "Erika Mustermann braucht ..." and "Mustermann, Erika" go; a
+first name that is also a common German word ("August", "Rose", "Ernst") does not count alone.
+
 Quality is measured on a dev and a held-out test set: bench/scrub_quality.py.
 """
 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 
 def _words(text: str) -> str:
@@ -242,10 +247,80 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 
+# ---------------------------------------------------------------- names without a cue
+# First names that are also everyday German words or places: never a name on their own.
+_FIRST_NAMES_THAT_ARE_WORDS = frozenset(
+    "august ernst rose heide linde sonne frieda kai mai juni juli april christ paris florenz "
+    "engel fromm frank frei gerade heinrich hermann konrad otto".split()
+)
+
+
+# A person's name in the name of a place or an institution ("Albert Schweitzer Realschule", "Willy
+# Brandt Platz", "Robert Koch Institut") is no citizen's name: the word after it says so.
+_NAMED_PLACE = (
+    r"(?i:\S*(?:schule|gymnasium|kolleg|kita|kindergarten|haus|halle|platz|stra(?:ß|ss)e|str\.|allee|weg|ring"
+    r"|park|stadion|bad|kirche|zentrum|klinik|klinikum|krankenhaus|institut|stiftung|bibliothek|museum|preis"
+    r"|brücke|bruecke|turm|saal|heim|center|centre|siedlung|viertel|ufer|garten|markt)\b)"
+)
+
+
+@lru_cache(maxsize=1)
+def _last_names() -> frozenset[str]:
+    from faker.providers.person import de_DE, pl_PL, tr_TR
+
+    return frozenset(
+        name for provider in (de_DE.Provider, tr_TR.Provider, pl_PL.Provider) for name in provider.last_names
+    )
+
+
+def _is_surname(word: str) -> bool:
+    """A known surname, or a word German does not know ("Mustermann", "Yılmaz"): "Linn Öffnungszeiten"
+    and "Sankt Martin Umzug" are no names, since "Öffnungszeiten" and "Umzug" are German words."""
+    import simplemma
+
+    head = word.split("-")[0]
+    return head in _last_names() or not simplemma.is_known(head, lang="de")
+
+
+@lru_cache(maxsize=1)
+def _first_name_patterns() -> tuple[re.Pattern[str], ...]:
+    """ "Erika Mustermann" and "Mustermann, Erika" by a known first name (built once, on first use)."""
+    from faker.providers.person import de_DE, pl_PL, tr_TR
+
+    names: set[str] = set()
+    for provider in (de_DE.Provider, tr_TR.Provider, pl_PL.Provider):
+        names.update(provider.first_names_female)
+        names.update(provider.first_names_male)
+    known = sorted(
+        (n for n in names if n.isalpha() and len(n) > 2 and n.lower() not in _FIRST_NAMES_THAT_ARE_WORDS),
+        key=len,
+        reverse=True,
+    )
+    first = rf"(?:{'|'.join(map(re.escape, known))})(?:-(?:{'|'.join(map(re.escape, known))}))?{_END}"
+    # The surname: capitalised, no street ("Erika Mustermann-Straße 4" is an address, handled before).
+    # Atomic (Python 3.11): a surname is taken whole or not at all, never cut to dodge the checks after it.
+    surname = rf"(?!{_NOT_A_NAME})(?!\S*(?i:{_STREET_SUFFIX}){_END})(?P<surname>(?>{_UPPER}[^\W\d_]{_WORD_TAIL}))"
+    return (
+        # "Mustermann, Erika" (also "Müller-Lüdenscheidt, Hans Peter").
+        re.compile(rf"(?<![\w-]){surname},\s*{first}(?:\s+{first})?"),
+        # "Erika Mustermann", "Hans Peter Müller", "Jan de Vries"; not a saint ("Sankt Martin Umzug").
+        re.compile(
+            rf"(?<![\w-])(?<!Sankt )(?<!St\. )(?<!St ){first}(?:\s+{first})?\s+(?:{_PARTICLES})?{surname}"
+            rf"(?!\s*\d)(?![\s-]+{_NAMED_PLACE})"
+        ),
+    )
+
+
+def _name_unless_word(match: re.Match[str]) -> str:
+    return "[Name]" if _is_surname(match.group("surname")) else match.group(0)
+
+
 def scrub(text: str) -> str:
     """Text with names, street + house number, postcodes, e-mail addresses (also "(at)" ones), IBANs,
     phone and other long numbers, links, passwords / PINs / TANs and a date of birth replaced by
     placeholders ([Name], [Adresse], [PLZ], [Passwort], ...)."""
     for pattern, placeholder in _PATTERNS:
         text = pattern.sub(placeholder, text)
+    for pattern in _first_name_patterns():
+        text = pattern.sub(_name_unless_word, text)
     return text.strip()
