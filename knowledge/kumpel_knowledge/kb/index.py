@@ -6,6 +6,7 @@ replicas or a CLI import are picked up by ``sync``.
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Iterator
 from datetime import datetime
@@ -84,15 +85,47 @@ class KnowledgeIndex:
             type="service",
             title=service.name,
             texts=(service.name, *service.synonyms, service.summary),
+            fields=("name", *(["synonym"] * len(service.synonyms)), "summary"),
         )
 
     def office_doc(self, office: Office) -> SearchDoc:
         """An office as a search document: name and synonyms."""
-        return SearchDoc(id=office.id, type="office", title=office.name, texts=(office.name, *office.synonyms))
+        return SearchDoc(
+            id=office.id,
+            type="office",
+            title=office.name,
+            texts=(office.name, *office.synonyms),
+            fields=("name", *(["synonym"] * len(office.synonyms))),
+        )
 
     def faq_doc(self, faq: Faq) -> SearchDoc:
         """A FAQ as a search document: its question variants."""
-        return SearchDoc(id=faq.id, type="faq", title=faq.questions[0], texts=tuple(faq.questions))
+        return SearchDoc(
+            id=faq.id,
+            type="faq",
+            title=faq.questions[0],
+            texts=tuple(faq.questions),
+            fields=("question",) * len(faq.questions),
+        )
+
+    def doc_of(self, entry: Service | Office | Faq) -> SearchDoc:
+        """The search document of any indexable entry."""
+        if isinstance(entry, Service):
+            return self.service_doc(entry)
+        if isinstance(entry, Office):
+            return self.office_doc(entry)
+        return self.faq_doc(entry)
+
+    def with_entry(self, entry: Service | Office | Faq) -> KnowledgeIndex:
+        """A temporary copy of this index with ``entry`` replaced or added (the preview of an unsaved edit).
+
+        The live index, its vocabulary and the database stay as they are; only the one entry is
+        embedded (see ``HybridSearch.with_doc``). The copy is not kept in step with anything.
+        """
+        preview = copy.copy(self)
+        preview.search = self.search.with_doc(self.doc_of(entry))
+        preview._seen = {}
+        return preview
 
     def upsert(self, entry: Service | Office | Faq) -> None:
         """Make an edited entry findable at once."""

@@ -364,6 +364,141 @@ def import_path(session: Session, path: Path) -> ImportReport:
     return report
 
 
+# ---- dry run: what an import would change ---------------------------------------------------
+
+MUNICIPALITY_SECTION = "municipality"
+
+
+@dataclass(frozen=True)
+class EntryChange:
+    """One entry an import adds, changes or removes, with its state before and after (interchange shape)."""
+
+    section: str  # "offices", "services", "faqs", "notices" or "municipality"
+    id: str
+    action: str  # "add", "change" or "remove"
+    fields: tuple[str, ...]  # the fields that differ (all of them for an added or removed entry)
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class ImportPlan:
+    """What an import does to the knowledge base, entry by entry (the dry-run report)."""
+
+    changes: tuple[EntryChange, ...]
+    unchanged: int
+    # Replace: entries missing from the file are removed. Otherwise (merge) they are kept.
+    replace: bool
+
+    def of(self, action: str) -> list[EntryChange]:
+        """The changes of one action ("add", "change", "remove")."""
+        return [change for change in self.changes if change.action == action]
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {action: len(self.of(action)) for action in ("add", "change", "remove")} | {"unchanged": self.unchanged}
+
+
+def _state(session: Session) -> dict[tuple[str, str], dict[str, Any]]:
+    document = export_document(session)
+    state = {(section, entry["id"]): entry for section in SECTIONS for entry in document[section]}
+    if "municipality" in document:
+        state[(MUNICIPALITY_SECTION, "1")] = document["municipality"]
+    return state
+
+
+def _differing(old: dict[str, Any] | None, new: dict[str, Any] | None) -> tuple[str, ...]:
+    before, after = old or {}, new or {}
+    return tuple(sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k)))
+
+
+def _remove_missing(session: Session, bundle: KbBundle) -> None:
+    """Delete the entries the bundle does not contain (replace mode); dependants first."""
+    models: dict[str, type[Notice | Faq | Service | Office]] = {
+        "notices": Notice,
+        "faqs": Faq,
+        "services": Service,
+        "offices": Office,
+    }
+    for section, model in models.items():
+        wanted = {entry["id"] for entry in bundle.items(section)}
+        for entry_id in session.scalars(select(model.id)):
+            if entry_id not in wanted:
+                session.delete(session.get(model, entry_id))
+        session.flush()
+
+
+def plan_bundle(session: Session, bundle: KbBundle, *, replace: bool = False) -> ImportPlan:
+    """Write a validated bundle in the caller's transaction and report exactly what changed.
+
+    The report compares the knowledge base before and after the very writes an import makes
+    (``import_bundle``), so the dry run cannot disagree with the real import. The caller rolls
+    back (dry run) or commits (apply).
+    """
+    before = _state(session)
+    import_bundle(session, bundle)
+    if replace:
+        _remove_missing(session, bundle)
+    session.expire_all()  # read back what the database now holds, relationships included
+    after = _state(session)
+    changes: list[EntryChange] = []
+    unchanged = 0
+    order = {section: n for n, section in enumerate((*SECTIONS, MUNICIPALITY_SECTION))}
+    for key in sorted(before.keys() | after.keys(), key=lambda k: (order[k[0]], k[1])):
+        old, new = before.get(key), after.get(key)
+        fields = _differing(old, new)
+        if not fields:
+            unchanged += 1
+            continue
+        action = "add" if old is None else "remove" if new is None else "change"
+        changes.append(EntryChange(key[0], key[1], action, fields, old, new))
+    return ImportPlan(tuple(changes), unchanged, replace)
+
+
+def read_documents(session: Session, documents: list[tuple[str, Any]], *, replace: bool = False) -> KbBundle:
+    """Validate parsed documents for an import into this database.
+
+    References may point at entries already stored, except in replace mode (those that the
+    file does not contain are removed).
+
+    Raises:
+        KbValidationError: with every error found.
+    """
+    known_offices = frozenset() if replace else frozenset(session.scalars(select(Office.id)))
+    known_services = frozenset() if replace else frozenset(session.scalars(select(Service.id)))
+    return validate_documents(documents, known_offices, known_services)
+
+
+def parse_document(name: str, content: bytes) -> Any:
+    """A kumpel-kb file's content (YAML or JSON; JSON is YAML too).
+
+    Raises:
+        KbValidationError: the file is not UTF-8 or not YAML/JSON.
+    """
+    try:
+        text = content.decode("utf-8-sig")
+        return json.loads(text) if name.endswith(".json") else yaml.safe_load(text)
+    except (UnicodeDecodeError, yaml.YAMLError, json.JSONDecodeError) as exc:
+        raise KbValidationError([f"{name}: cannot read: {exc}"]) from exc
+
+
+def dry_run_path(session: Session, path: Path, *, replace: bool = False) -> ImportPlan:
+    """What importing ``path`` would change; nothing is written (the transaction is rolled back).
+
+    Raises:
+        KbValidationError: the files are invalid.
+    """
+    bundle = read_bundle(
+        path,
+        known_office_ids=frozenset() if replace else frozenset(session.scalars(select(Office.id))),
+        known_service_ids=frozenset() if replace else frozenset(session.scalars(select(Service.id))),
+    )
+    try:
+        return plan_bundle(session, bundle, replace=replace)
+    finally:
+        session.rollback()
+
+
 # ---- export ---------------------------------------------------------------------------------
 
 

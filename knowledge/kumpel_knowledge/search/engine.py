@@ -22,6 +22,7 @@ half-built index, and an upsert is visible to the next search as soon as it retu
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
 import threading
@@ -38,7 +39,15 @@ from kumpel_knowledge.search import calibration as calibration_mod
 from kumpel_knowledge.search.calibration import ModeCalibration
 from kumpel_knowledge.search.dense import DenseEncoder
 from kumpel_knowledge.search.german import asks_for_office, char_ngrams, fold, word_terms, words
-from kumpel_knowledge.search.types import SearchDoc, SearchHit, SearchResult
+from kumpel_knowledge.search.types import (
+    CandidateExplanation,
+    SearchDoc,
+    SearchExplanation,
+    SearchHit,
+    SearchResult,
+    TermMatch,
+    TextMatch,
+)
 
 log = logging.getLogger(__name__)
 MODES = ("hybrid", "lexical", "dense")
@@ -88,6 +97,15 @@ def _texts_of(doc: SearchDoc) -> list[str]:
         if text:
             seen.setdefault(text, None)
     return list(seen) or [doc.id]
+
+
+def _field_of(doc: SearchDoc) -> dict[str, str]:
+    """Normalised text -> what it is ("name", "synonym", ...), for explanations."""
+    labels: dict[str, str] = {}
+    for text, label in zip(doc.texts, doc.fields):
+        labels.setdefault(" ".join(text.split()), label)
+    labels.setdefault(" ".join(doc.title.split()), "title")
+    return labels
 
 
 def _dense_texts(doc: SearchDoc) -> list[str]:
@@ -180,6 +198,24 @@ class HybridSearch:
         with self._write_lock:
             self._entries[doc.id] = self._analyse(doc, dense)
             self._snapshot = self._assemble(list(self._entries.values()))
+
+    def with_doc(self, doc: SearchDoc) -> HybridSearch:
+        """A copy of this index with ``doc`` replaced or added; this index is not touched.
+
+        Costs one entry's embedding plus one snapshot assembly (the same as an ``upsert``). The
+        copy shares the encoder and the calibration; it has its own entries and vocabularies, so
+        terms only the unsaved edit uses never reach the live index.
+        """
+        dense = self._encode_docs([doc])[0]
+        twin = copy.copy(self)
+        twin._write_lock = threading.RLock()
+        with self._write_lock:
+            twin._entries = dict(self._entries)
+            twin._word_vocab = dict(self._word_vocab)
+            twin._char_vocab = dict(self._char_vocab)
+        twin._entries[doc.id] = twin._analyse(doc, dense)
+        twin._snapshot = twin._assemble(list(twin._entries.values()))
+        return twin
 
     def remove(self, doc_id: str) -> None:
         """Drop one entry (no error if it is not indexed)."""
@@ -284,15 +320,24 @@ class HybridSearch:
 
         Public for the benchmarks, which tune fusion weights on the dev split.
         """
-        snap = snapshot or self._snapshot
+        return self._signals(query, snapshot or self._snapshot)[0]
+
+    def _signals(
+        self, query: str, snap: _Snapshot
+    ) -> tuple[dict[str, np.ndarray], np.ndarray | None, np.ndarray | None]:
+        """The signals, plus the per-text dense and char similarities they were reduced from."""
         n = snap.size
         out = {name: np.zeros(n, np.float32) for name in ("dense", "bm25", "char", "coverage", "office_cue")}
+        per_text: np.ndarray | None = None
+        per_char_row: np.ndarray | None = None
         if n == 0:
-            return out
+            return out, per_text, per_char_row
         if self.mode != "dense":
             out["bm25"], coverage = self._bm25(snap, query)
             out["coverage"] = np.full(n, coverage, np.float32)
-            out["char"] = self._char(snap, query)
+            per_char_row = self._char_rows(snap, query)
+            if per_char_row is not None:
+                out["char"] = np.maximum.reduceat(per_char_row, snap.char_starts).astype(np.float32)
             out["office_cue"] = np.full(n, float(asks_for_office(query)), np.float32)
         if self.mode != "lexical" and snap.dense_matrix is not None and self._encoder is not None:
             # Embedding the question while the lexical signals are scored in another thread was
@@ -303,7 +348,7 @@ class HybridSearch:
                 vector = self._encoder.encode_query(query)
             per_text = snap.dense_matrix @ vector
             out["dense"] = np.maximum.reduceat(per_text, snap.dense_starts)
-        return out
+        return out, per_text, per_char_row
 
     def _bm25(self, snap: _Snapshot, query: str) -> tuple[np.ndarray, float]:
         """BM25 per doc as a share of the best the question could reach, and the coverage."""
@@ -337,10 +382,11 @@ class HybridSearch:
         scores = np.asarray(columns @ np.array(weights, np.float32)).ravel()
         return (scores / best_possible).astype(np.float32), coverage
 
-    def _char(self, snap: _Snapshot, query: str) -> np.ndarray:
+    def _char_rows(self, snap: _Snapshot, query: str) -> np.ndarray | None:
+        """Character n-gram cosine of the question to every short text (None: nothing in common)."""
         grams = Counter(char_ngrams(query))
         if not grams or snap.char_matrix is None:
-            return np.zeros(snap.size, np.float32)
+            return None
         ids, tf = [], []
         norm_sq = 0.0
         for gram, count in grams.items():
@@ -357,10 +403,9 @@ class HybridSearch:
                 ids.append(gram_id)
                 tf.append(value)
         if not ids:
-            return np.zeros(snap.size, np.float32)
+            return None
         query_vec = np.array(tf, np.float32) / math.sqrt(norm_sq)
-        per_row = np.asarray(snap.char_matrix[:, ids] @ query_vec).ravel()
-        return np.maximum.reduceat(per_row, snap.char_starts).astype(np.float32)
+        return np.asarray(snap.char_matrix[:, ids] @ query_vec).ravel()
 
     def fuse(
         self, signals: dict[str, np.ndarray], cal: ModeCalibration | None = None, snapshot: _Snapshot | None = None
@@ -406,13 +451,24 @@ class HybridSearch:
         cal: ModeCalibration | None = None,
     ) -> SearchResult:
         cal = cal or self._calibration
+        order, hits = self._ranked(snap, signals, types=types, k=k, cal=cal)
+        return self._decision(signals, order, hits, k, cal)[0]
+
+    def _ranked(
+        self,
+        snap: _Snapshot,
+        signals: dict[str, np.ndarray],
+        *,
+        types: Collection[str] | None,
+        k: int,
+        cal: ModeCalibration,
+    ) -> tuple[list[int], list[SearchHit]]:
+        """The best candidates (doc positions and hits, best first), before any decision."""
         fused = self.fuse(signals, cal, snap).astype(np.float64)
         if types is not None:
             fused = np.where(np.isin(snap.types, list(types)), fused, -np.inf)
         candidates = np.argsort(-fused, kind="stable")[: max(k, MAX_CLARIFY, 2)]
-        order = [i for i in candidates if np.isfinite(fused[i])]
-        if not order:
-            return SearchResult("unknown", [])
+        order = [int(i) for i in candidates if np.isfinite(fused[i])]
         hits = []
         for rank, i in enumerate(order):
             best_other = fused[order[1]] if rank == 0 and len(order) > 1 else fused[order[0]] if rank else 0.0
@@ -421,13 +477,146 @@ class HybridSearch:
             hits.append(
                 SearchHit(doc.id, doc.type, doc.title, round(float(fused[i]), 4), round(cal.confidence(features), 4))
             )
+        return order, hits
+
+    @staticmethod
+    def _decision(
+        signals: dict[str, np.ndarray], order: list[int], hits: list[SearchHit], k: int, cal: ModeCalibration
+    ) -> tuple[SearchResult, str]:
+        """Answer / clarify / unknown from the ranked candidates, and the reason (see SearchExplanation)."""
+        if not hits:
+            return SearchResult("unknown", []), "below_clarify"
         top = hits[0].confidence
         if top >= cal.answer_threshold:
-            return SearchResult("answer", hits[:k])
+            return SearchResult("answer", hits[:k]), "answer"
         coverage = float(signals["coverage"][order[0]]) if "coverage" in signals else 1.0
         if top >= cal.clarify_threshold and coverage >= cal.min_coverage:
-            return SearchResult("clarify", hits[:MAX_CLARIFY])
-        return SearchResult("unknown", [])
+            return SearchResult("clarify", hits[:MAX_CLARIFY]), "clarify"
+        return SearchResult("unknown", []), "low_coverage" if top >= cal.clarify_threshold else "below_clarify"
+
+    # ------------------------------------------------------------------ explaining
+    def explain(self, query: str, *, types: Collection[str] | None = None, k: int = 5) -> SearchExplanation:
+        """What ``search`` decides for ``query`` and why: every candidate with its signals.
+
+        Runs the very code ``search`` runs (same snapshot, signals, fusion and decision), then reads
+        off which texts and terms produced the signals; ``result`` equals ``search(query, ...)``.
+        """
+        snap = self._snapshot
+        cal = self._calibration
+        query = " ".join((query or "").split())[:MAX_QUERY_CHARS]
+        if snap.size == 0 or not words(query) or not any(len(fold(w)) > 1 for w in words(query)):
+            return self._explanation(query, SearchResult("unknown", []), (), 0.0, False, "empty")
+        signals, per_text, per_char_row = self._signals(query, snap)
+        order, hits = self._ranked(snap, signals, types=types, k=k, cal=cal)
+        result, reason = self._decision(signals, order, hits, k, cal)
+        query_terms = list(Counter(word_terms(query)))
+        candidates = tuple(
+            self._explain_candidate(snap, signals, per_text, per_char_row, query_terms, i, rank, hit, cal)
+            for rank, (i, hit) in enumerate(zip(order, hits), start=1)
+        )
+        coverage = float(signals["coverage"][0]) if snap.size else 0.0
+        office_cue = bool(signals["office_cue"][0] > 0) if snap.size else False
+        return self._explanation(query, result, candidates, coverage, office_cue, reason)
+
+    def _explanation(
+        self,
+        query: str,
+        result: SearchResult,
+        candidates: tuple[CandidateExplanation, ...],
+        coverage: float,
+        office_cue: bool,
+        reason: str,
+    ) -> SearchExplanation:
+        cal = self._calibration
+        return SearchExplanation(
+            query=query,
+            mode=self.mode,
+            result=result,
+            candidates=candidates,
+            coverage=round(coverage, 4),
+            office_cue=office_cue,
+            answer_threshold=cal.answer_threshold,
+            clarify_threshold=cal.clarify_threshold,
+            min_coverage=cal.min_coverage,
+            reason=reason,
+        )
+
+    def _explain_candidate(
+        self,
+        snap: _Snapshot,
+        signals: dict[str, np.ndarray],
+        per_text: np.ndarray | None,
+        per_char_row: np.ndarray | None,
+        query_terms: list[str],
+        i: int,
+        rank: int,
+        hit: SearchHit,
+        cal: ModeCalibration,
+    ) -> CandidateExplanation:
+        doc = snap.docs[i]
+        labels = _field_of(doc)
+        raw = {name: round(float(signals[name][i]), 4) for name in ("dense", "bm25", "char")}
+        dense_part = 0.0 if self.mode == "lexical" else (raw["dense"] - cal.dense_floor) / (1 - cal.dense_floor)
+        bias = cal.faq_bias if doc.type == "faq" else 0.0
+        if doc.type == "office":
+            bias = cal.office_bias + (cal.office_cue_bias if signals["office_cue"][i] > 0 else 0.0)
+        contributions = {
+            "dense": round(cal.dense_weight * dense_part, 4),
+            "bm25": round(cal.bm25_weight * raw["bm25"], 4),
+            "char": round(cal.char_weight * raw["char"], 4),
+            "type_bias": round(bias, 4),
+        }
+        best_char = None
+        if per_char_row is not None:
+            short_texts = [t for t in _texts_of(doc) if len(t) <= LONG_TEXT] or [doc.title]
+            start = int(snap.char_starts[i])
+            rows = per_char_row[start : start + len(short_texts)]
+            if len(rows) and float(rows.max()) > 0:
+                best = int(rows.argmax())
+                text = short_texts[best]
+                best_char = TextMatch(labels.get(text, "title"), text, round(float(rows[best]), 4))
+        best_dense = None
+        if per_text is not None:
+            dense_texts = _dense_texts(doc)
+            start = int(snap.dense_starts[i])
+            rows = per_text[start : start + len(dense_texts)]
+            if len(rows):
+                best = int(rows.argmax())
+                text = dense_texts[best]
+                label = labels.get(text, "combined" if best == len(dense_texts) - 1 and best else "title")
+                best_dense = TextMatch(label, text, round(float(rows[best]), 4))
+        return CandidateExplanation(
+            hit=hit,
+            rank=rank,
+            signals=raw,
+            contributions=contributions,
+            terms=self._term_matches(snap, doc, labels, query_terms),
+            best_char_text=best_char,
+            best_dense_text=best_dense,
+        )
+
+    def _term_matches(
+        self, snap: _Snapshot, doc: SearchDoc, labels: dict[str, str], query_terms: list[str]
+    ) -> tuple[TermMatch, ...]:
+        """Which of the question's terms occur in which of the entry's texts (typos as BM25 borrows them)."""
+        text_terms = [(text, set(word_terms(text))) for text in _texts_of(doc)]
+        matches = []
+        for term in query_terms:
+            looked_up, typo_of = term, None
+            term_id = self._word_vocab.get(term)
+            known = term_id is not None and term_id < snap.n_word_terms and snap.word_idf[term_id] > 0
+            if not known:
+                if len(term) < FUZZY_MIN_LEN or term.isdigit():
+                    continue
+                match = process.extractOne(term, snap.word_vocab_list, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF)
+                if match is None:
+                    continue
+                looked_up, typo_of = str(match[0]), term
+            found = [text for text, terms in text_terms if looked_up in terms]
+            if found:
+                fields = tuple(dict.fromkeys(labels.get(text, "title") for text in found))
+                matches.append(TermMatch(looked_up, fields, tuple(found), typo_of))
+        return tuple(matches)
 
     @staticmethod
     def features(signals: dict[str, np.ndarray], fused: np.ndarray, i: int, best_other: float) -> dict[str, float]:

@@ -22,6 +22,9 @@ class SearchDoc:
     type: DocType
     title: str
     texts: tuple[str, ...] = ()
+    # What each of ``texts`` is ("name", "synonym", "summary", "question"), for explanations
+    # only: the ranking never reads it. Shorter than ``texts`` (or empty) is fine.
+    fields: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -46,3 +49,60 @@ class SearchResult:
 
     status: Status
     hits: list[SearchHit]
+
+
+# ---- explain mode: why the search decided as it did (the staff preview) ----------------------
+
+
+@dataclass(frozen=True)
+class TextMatch:
+    """One of an entry's texts and how close the question came to it."""
+
+    field: str  # "title", "name", "synonym", "summary", "question" or "combined" (all texts together)
+    text: str
+    value: float
+
+
+@dataclass(frozen=True)
+class TermMatch:
+    """A term of the question (folded word, lemma or compound part) found in an entry's texts."""
+
+    term: str
+    fields: tuple[str, ...]  # the kinds of text it was found in ("name", "synonym", ...)
+    texts: tuple[str, ...]  # the texts themselves
+    # A typo: the question's word was unknown and borrowed this known term, at a discount.
+    typo_of: str | None = None
+
+
+@dataclass(frozen=True)
+class CandidateExplanation:
+    """One candidate with the signals behind its score."""
+
+    hit: SearchHit
+    rank: int  # 1 = best
+    # Raw signals: dense = best cosine of the question to one of the entry's texts; bm25 = share of
+    # the question's (rarity-weighted) words matched; char = best character n-gram similarity.
+    signals: dict[str, float]
+    # The parts of the fused score: dense, bm25, char (weighted) and the entry type's prior.
+    contributions: dict[str, float]
+    terms: tuple[TermMatch, ...]
+    best_char_text: TextMatch | None
+    best_dense_text: TextMatch | None
+
+
+@dataclass(frozen=True)
+class SearchExplanation:
+    """The search's decision for one question and why (``result`` is exactly what ``search`` returns)."""
+
+    query: str
+    mode: str
+    result: SearchResult
+    candidates: tuple[CandidateExplanation, ...]
+    coverage: float  # share of the question's words the knowledge base knows at all
+    office_cue: bool  # the question asks who/where/how to reach someone
+    answer_threshold: float
+    clarify_threshold: float
+    min_coverage: float
+    # "answer", "clarify", "below_clarify" (too unsure even to ask back), "low_coverage" (sure
+    # enough to ask back, but the question's words are mostly unknown here) or "empty" (no words).
+    reason: str
