@@ -45,6 +45,8 @@ class KnowledgeAnswerAction(Action, metaclass=ABCMeta):  # abstract: rasa-sdk re
     """
 
     topic: str = "auto"
+    # The NLU took the message as out of scope: the knowledge service counts an unknown as a refusal.
+    out_of_scope: bool = False
 
     def __init__(self, client: KnowledgeClient | None = None, clock: Clock | None = None) -> None:
         self.client = client or KnowledgeClient()
@@ -83,6 +85,8 @@ class KnowledgeAnswerAction(Action, metaclass=ABCMeta):  # abstract: rasa-sdk re
                 context=context,
                 entity_id=self.entity_id(tracker),
                 now=self.clock().isoformat(),
+                conversation_id=tracker.sender_id,
+                out_of_scope=self.out_of_scope,
             )
         except KnowledgeServiceError as error:
             # No user text in the log: it may hold personal data.
@@ -152,6 +156,7 @@ class ActionAnswerOutOfScope(KnowledgeAnswerAction):
     """
 
     topic = "auto"
+    out_of_scope = True
 
     def name(self) -> str:
         return "action_answer_out_of_scope"

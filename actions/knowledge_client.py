@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import weakref
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,6 +15,9 @@ from actions.settings import ActionSettings, get_settings
 # The knowledge service accepts questions up to 2,000 characters; longer ones are cut here
 # so that a pasted essay still gets an answer instead of an error.
 MAX_QUESTION_CHARS = 2000
+MAX_CONVERSATION_ID_CHARS = 200  # the knowledge service's limit; a sender id is far shorter
+
+logger = logging.getLogger(__name__)
 
 
 class KnowledgeServiceError(Exception):
@@ -56,6 +60,9 @@ class Answer:
     # The knowledge base counts the question as not answered (and has recorded it for the staff).
     unanswered: bool = False
     form_match: FormMatch | None = None
+    # The knowledge service's random id of this answer: a rating sent under it reaches the staff's
+    # inbox with the question it was about (None: the reply makes up an id of its own).
+    message_id: str | None = None
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Answer:
@@ -78,6 +85,7 @@ class Answer:
             confidence=float(data.get("confidence") or 0.0),
             unanswered=bool(data.get("unanswered")),
             form_match=_form_match(data.get("form_match")),
+            message_id=str(data["message_id"]) if data.get("message_id") else None,
         )
 
 
@@ -149,6 +157,8 @@ class KnowledgeClient:
             raise KnowledgeServiceError(f"{method} {path}: {type(error).__name__}") from error
         if response.status_code >= 400:
             raise KnowledgeServiceError(f"{method} {path}: HTTP {response.status_code}")
+        if response.status_code == 204:  # done, nothing to say (a counted form event)
+            return {}
         try:
             body = response.json()
         except ValueError as error:
@@ -163,7 +173,11 @@ class KnowledgeClient:
         entity_id: str | None = None,
         now: str | None = None,
         form: str | None = None,
+        conversation_id: str | None = None,
+        out_of_scope: bool = False,
     ) -> Answer:
+        """Ask one question. ``conversation_id`` (the sender id) is stored only as an HMAC under a key
+        of the day, to count conversations; ``out_of_scope``: the NLU took the message as out of scope."""
         payload: dict[str, Any] = {
             "question": (question or "").strip()[:MAX_QUESTION_CHARS] or topic,
             "topic": topic,
@@ -174,4 +188,20 @@ class KnowledgeClient:
         }
         if form:
             payload["form"] = form  # the answer then says whether the message is about the form's service
+        if conversation_id:
+            payload["conversation_id"] = conversation_id[:MAX_CONVERSATION_ID_CHARS]
+        if out_of_scope:
+            payload["out_of_scope"] = True
         return Answer.from_json(await self.request("POST", "/api/v1/answer", json=payload))
+
+    async def form_event(self, form: str, event: str) -> bool:
+        """Report a form ``started`` or ``cancelled`` for the staff dashboard; False when it failed.
+
+        Counting must never disturb the citizen's form: a failure is logged (no content) and dropped.
+        """
+        try:
+            await self.request("POST", "/api/v1/events/form", json={"form": form, "event": event})
+        except KnowledgeServiceError as error:
+            logger.warning("form event %s of %s not counted: %s", event, form, error)
+            return False
+        return True

@@ -45,8 +45,9 @@ def reply_for(answer: Answer, topic: str) -> dict[str, Any]:
     buttons = [{"title": choice.title, "payload": choice_payload(choice.id, topic)} for choice in answer.choices[:3]]
     payload: dict[str, Any] = {
         "kumpel": {
-            # A random id per bot message lets the widget send anonymous feedback on it.
-            "message_id": uuid.uuid4().hex,
+            # A random id per bot message lets the widget send anonymous feedback on it; the knowledge
+            # service's own id for an answer lets a thumbs-down name the question in the staff's inbox.
+            "message_id": answer.message_id or uuid.uuid4().hex,
             "status": answer.status,
             "topic": topic,
             "entry": answer.entry,

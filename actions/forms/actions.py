@@ -126,6 +126,8 @@ class SpecFormValidation(Action, metaclass=ABCMeta):  # abstract: rasa-sdk regis
             now_ts=latest_user_timestamp(tracker),
             town=town,
         )
+        if activating:
+            await self.client.form_event(spec.form, "started")  # counted for the staff dashboard
         for message in result.messages:
             dispatcher.utter_message(text=message)
         if result.outcome == "question":
@@ -137,6 +139,8 @@ class SpecFormValidation(Action, metaclass=ABCMeta):  # abstract: rasa-sdk regis
                 SlotSet(REQUESTED_SLOT, None),
             ]
         if result.outcome in {"cancelled", "declined"}:
+            # Declining the privacy notice ends the form as well: both count as cancelled.
+            await self.client.form_event(spec.form, "cancelled")
             return [
                 SlotSet(SLOT_FORM_DATA, None),
                 SlotSet(SLOT_FORM_STATUS, STATUS_CANCELLED),
@@ -176,7 +180,9 @@ class SpecFormValidation(Action, metaclass=ABCMeta):  # abstract: rasa-sdk regis
         topic = INTENT_TOPICS.get(intent or "", "auto")
         context = {"service_id": tracker.get_slot("service_id"), "office_id": tracker.get_slot("office_id")}
         try:
-            answer = await self.client.answer(question, topic, context=context, now=self.clock().isoformat())
+            answer = await self.client.answer(
+                question, topic, context=context, now=self.clock().isoformat(), conversation_id=tracker.sender_id
+            )
         except KnowledgeServiceError as error:
             logger.warning("knowledge service failed during form %s: %s", spec.form, error)
             dispatcher.utter_message(response="utter_knowledge_unavailable")

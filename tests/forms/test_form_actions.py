@@ -49,8 +49,12 @@ class FakeKnowledgeService:
         self.requests: list[httpx.Request] = []
         self.town_requests: list[httpx.Request] = []
         self.stored: dict[str, dict[str, Any]] = {}
+        self.form_events: list[dict[str, Any]] = []  # started / cancelled, for the dashboard
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/api/v1/events/form" and not self.down:
+            self.form_events.append(json.loads(request.content))
+            return httpx.Response(204)
         is_town = request.url.path.startswith("/api/v1/forms/") and request.url.path.endswith("/town")
         (self.town_requests if is_town else self.requests).append(request)
         if self.down:

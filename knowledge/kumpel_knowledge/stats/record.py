@@ -1,0 +1,115 @@
+"""Writing the dashboard's events: one call from the answer route, one from the form-event route.
+
+Counting must never cost a citizen an answer: a failed write is logged (without content) and dropped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import secrets
+from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import delete
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from .models import AnswerEvent, ConversationDayKey, FormEvent
+
+log = logging.getLogger(__name__)
+
+
+def answer_kind(status: str, unanswered: bool, out_of_scope: bool) -> str:
+    """The dashboard's kind of one answer.
+
+    "refused" mirrors the action server's out-of-scope action: the NLU took the message for something
+    the town does not offer, and the knowledge base did not know better (it did not know, or asked
+    back with unlikely candidates), so the citizen was told that Kumpel cannot help with it.
+    """
+    if out_of_scope and (status == "unknown" or (status == "clarify" and unanswered)):
+        return "refused"
+    return {"answer": "answered", "clarify": "clarify"}.get(status, "unknown")
+
+
+def _hour_and_day(now: datetime, city_timezone: str) -> tuple[datetime, date]:
+    utc = now.astimezone(timezone.utc).replace(minute=0, second=0, microsecond=0)
+    return utc, now.astimezone(ZoneInfo(city_timezone)).date()
+
+
+def day_key(session: Session, day: date) -> bytes:
+    """The HMAC key of ``day``, made at random on first use; the keys of other days are deleted.
+
+    A key derived from a lasting secret could be recomputed for any day, and with it a conversation
+    linked across days; a random key that is gone the next day cannot be. Kept in the database, so all
+    replicas of the service use the same key on the same day.
+    """
+    found = session.get(ConversationDayKey, day)
+    if found is None:
+        session.execute(delete(ConversationDayKey).where(ConversationDayKey.day != day))
+        session.add(ConversationDayKey(day=day, key=secrets.token_hex(32)))
+        try:
+            session.commit()
+        except IntegrityError:  # another replica made it at the same moment: use theirs
+            session.rollback()
+        found = session.get(ConversationDayKey, day)
+        assert found is not None
+    return bytes.fromhex(found.key)
+
+
+def conversation_key(session: Session, day: date, conversation_id: str) -> str:
+    """An anonymous key of one conversation for one day (HMAC-SHA256 under the day's key)."""
+    digest = hmac.new(day_key(session, day), conversation_id.encode("utf-8"), hashlib.sha256).hexdigest()
+    return digest[:32]
+
+
+def record_answer(
+    session: Session,
+    *,
+    now: datetime,
+    city_timezone: str,
+    status: str,
+    unanswered: bool,
+    topic: str,
+    entry: dict[str, str] | None,
+    conversation_id: str | None,
+    out_of_scope: bool = False,
+) -> None:
+    """Count one answer of ``POST /api/v1/answer`` (no question text is passed, none is stored)."""
+    hour, day = _hour_and_day(now, city_timezone)
+    try:
+        key = conversation_key(session, day, conversation_id) if conversation_id else None
+        session.add(
+            AnswerEvent(
+                day=day,
+                hour=hour,
+                kind=answer_kind(status, unanswered, out_of_scope),
+                topic=topic[:40],
+                entry_type=(entry or {}).get("type"),
+                entry_id=(entry or {}).get("id"),
+                conversation_key=key,
+            )
+        )
+        session.commit()
+    except SQLAlchemyError as error:
+        session.rollback()
+        log.warning("an answer was not counted: %s", type(error).__name__)
+
+
+def record_form_event(session: Session, *, now: datetime, city_timezone: str, form: str, event: str) -> None:
+    """Count one form started or cancelled (errors reach the caller: the action server retries nothing)."""
+    hour, day = _hour_and_day(now, city_timezone)
+    session.add(FormEvent(day=day, hour=hour, form=form, event=event))
+    session.commit()
+
+
+def purge_before(session: Session, today: date, retention_days: int) -> int:
+    """Delete the events older than ``retention_days`` before ``today``; returns how many."""
+    cutoff = today - timedelta(days=retention_days)
+    deleted = 0
+    for model in (AnswerEvent, FormEvent):
+        result = session.execute(delete(model).where(model.day < cutoff))
+        deleted += int(getattr(result, "rowcount", 0) or 0)  # a CursorResult for a DELETE
+    session.commit()
+    return deleted
