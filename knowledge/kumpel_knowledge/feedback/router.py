@@ -2,6 +2,8 @@
 
 Stored per answer: the rating, which knowledge entry answered, a random message id (so one
 answer is rated once) and the time. Never a session id, an IP address or conversation text.
+A thumbs-down also puts the rated answer's question (scrubbed, kept under the message id by the
+answer route) into the staff's inbox (``inbox/recording.py``).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from sqlalchemy.orm import Session
 from ..core.deps import get_session, get_settings_dep
 from ..core.net import client_address
 from ..core.settings import Settings
+from ..inbox import recording as inbox
 from ..staff.auth import require_role
 from .models import Feedback
 
@@ -131,6 +134,12 @@ def rate_answer(
     session.add(
         Feedback(rating=body.rating, entry_type=body.entry_type, entry_id=body.entry_id, message_id=body.message_id)
     )
+    if body.rating == "down":
+        # Into the staff's inbox with the (scrubbed) question the rated answer was for; one commit
+        # with the rating, so a second rating of the message (409) adds no second item either.
+        # No autoflush: a duplicate rating must fail at the commit below (409), not in the lookups.
+        with session.no_autoflush:
+            inbox.record_thumbs_down(session, body.message_id, body.entry_type, body.entry_id)
     try:
         session.commit()
     except IntegrityError:
