@@ -24,3 +24,6 @@ class Submission(Base):
     language: Mapped[str] = mapped_column(String(8), default="de")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    # Set once a member of staff has dealt with it (the console's and the API's "mark as processed").
+    processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True, index=True)
+    processed_by: Mapped[str | None] = mapped_column(String(80), nullable=True)

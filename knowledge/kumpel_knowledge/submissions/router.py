@@ -6,8 +6,9 @@
   same data, 409 for a key used before for another form or other data.
 - ``POST /api/v1/submissions/estimate``: the expected fee from the knowledge base (no data stored).
 - ``GET /api/v1/forms/{form}/town``: what a form's texts say about the town (public, no personal data).
-- Staff (role ``editor``: submissions hold personal data): list, view, export as JSON or CSV;
-  every view and export is written to the audit log (who and which references, no citizen data).
+- Staff (role ``editor``: submissions hold personal data): list and export (filters: form, from/to
+  day, processed), view, mark as processed; every view, export and mark is written to the audit log
+  (who and which references, no citizen data). The console calls the same functions (``listing.py``).
 """
 
 from __future__ import annotations
@@ -15,22 +16,22 @@ from __future__ import annotations
 import json
 import re
 import secrets
+from datetime import date
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..core.clock import Clock
 from ..core.deps import get_clock, get_session, get_settings_dep
 from ..core.settings import Settings
-from ..staff import audit
 from ..staff.auth import StaffIdentity, require_role
-from . import store
+from . import listing, store
 from .estimate import ESTIMATORS
 from .forms import FORMS, check_submission, form_town
+from .listing import SubmissionFilter
 from .models import Submission
 
 router = APIRouter(tags=["submissions"])
@@ -98,13 +99,6 @@ STAFF_ROLE = "editor"
 staff_user = require_role(STAFF_ROLE)
 
 
-def _audit(session: Session, user: StaffIdentity, action: str, references: list[str]) -> None:
-    """Record who viewed or exported which submissions (references only, never their data)."""
-    entity_id = references[0] if len(references) == 1 else f"{len(references)} submissions"
-    audit.record(session, user, action, "submission", entity_id, {"references": references[:500]})
-    session.commit()
-
-
 @router.post("/api/v1/submissions", status_code=201, response_model=SubmissionCreated)
 def create_submission(
     body: SubmissionIn,
@@ -169,40 +163,49 @@ def get_form_town(form: str, session: Session = Depends(get_session)) -> dict[st
     return town
 
 
+def submission_filter(
+    form: Annotated[str | None, Query(max_length=80, description="only this form")] = None,
+    date_from: Annotated[
+        date | None, Query(alias="from", description="received on or after this day (city time)")
+    ] = None,
+    date_to: Annotated[date | None, Query(alias="to", description="received on or before this day (city time)")] = None,
+    processed: Annotated[bool | None, Query(description="true: only processed ones; false: only open ones")] = None,
+) -> SubmissionFilter:
+    """The list and export filters of the query string (the console's filter form has the same names)."""
+    return SubmissionFilter(form=form or None, date_from=date_from, date_to=date_to, processed=processed)
+
+
 @router.get("/api/v1/submissions")
 def list_submissions(
-    form: Annotated[str | None, Query(max_length=80)] = None,
+    flt: SubmissionFilter = Depends(submission_filter),
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
     user: StaffIdentity = Depends(staff_user),
     session: Session = Depends(get_session),
+    settings: Settings = Depends(get_settings_dep),
 ) -> dict[str, Any]:
     """Staff: the newest submissions first (without their data; open one to see it)."""
-    total, rows = store.list_submissions(session, form, limit, offset)
+    total, rows = listing.list_page(session, flt, settings.timezone, limit, offset)
     return {"total": total, "items": [store.submission_dict(row, with_data=False) for row in rows]}
 
 
 @router.get("/api/v1/submissions/export")
 def export_submissions(
     format: Annotated[Literal["json", "csv"], Query()] = "json",
-    form: Annotated[str | None, Query(max_length=80)] = None,
+    flt: SubmissionFilter = Depends(submission_filter),
     user: StaffIdentity = Depends(staff_user),
     session: Session = Depends(get_session),
+    settings: Settings = Depends(get_settings_dep),
 ) -> Response:
-    """Staff: every stored submission (optionally of one form) as JSON or CSV (semicolon, UTF-8)."""
-    query = select(Submission).order_by(Submission.id)
-    if form:
-        query = query.where(Submission.form == form)
-    rows = list(session.scalars(query).all())
-    _audit(session, user, "export", [row.reference for row in rows])
-    headers = {
-        "Cache-Control": "no-store",
-        "Content-Disposition": f'attachment; filename="kumpel-submissions.{format}"',
-    }
-    if format == "csv":
-        return Response("\ufeff" + store.export_csv(rows), media_type="text/csv; charset=utf-8", headers=headers)
-    payload = json.dumps({"items": [store.submission_dict(row) for row in rows]}, ensure_ascii=False)
-    return Response(payload, media_type="application/json", headers=headers)
+    """Staff: every stored submission matching the filters as JSON or CSV (semicolon, UTF-8)."""
+    return listing.export_response(session, user, listing.export_rows(session, flt, settings.timezone), format)
+
+
+def _existing(session: Session, reference: str) -> Submission:
+    row = listing.find(session, reference)
+    if row is None:
+        raise HTTPException(status_code=404, detail="no such submission")
+    return row
 
 
 @router.get("/api/v1/submissions/{reference}")
@@ -212,14 +215,25 @@ def get_submission(
     session: Session = Depends(get_session),
 ) -> Response:
     """Staff: one submission with its data."""
-    if not re.fullmatch(r"[A-Z]{2,5}-\d{4}-\d{6,}", reference):
-        raise HTTPException(status_code=404, detail="no such submission")
-    row = session.scalar(select(Submission).where(Submission.reference == reference))
-    if row is None:
-        raise HTTPException(status_code=404, detail="no such submission")
-    _audit(session, user, "view", [row.reference])
+    row = _existing(session, reference)
+    listing.audit_access(session, user, "view", [row.reference])
     return Response(
         json.dumps(store.submission_dict(row), ensure_ascii=False),
         media_type="application/json",
         headers={"Cache-Control": "no-store"},
     )
+
+
+@router.post("/api/v1/submissions/{reference}/processed")
+def mark_submission_processed(
+    reference: str,
+    response: Response,
+    user: StaffIdentity = Depends(staff_user),
+    session: Session = Depends(get_session),
+    clock: Clock = Depends(get_clock),
+) -> dict[str, Any]:
+    """Staff: mark a submission as processed (200 with its record, without data; the first mark stays)."""
+    row = _existing(session, reference)
+    listing.mark_processed(session, user, row, clock())
+    response.headers["Cache-Control"] = "no-store"
+    return store.submission_dict(row, with_data=False)

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import CursorResult, delete, func, select
+from sqlalchemy import CursorResult, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -104,16 +104,6 @@ def _the_same(existing: Submission, form: str, data: dict[str, Any]) -> Submissi
     return existing
 
 
-def list_submissions(session: Session, form: str | None, limit: int, offset: int) -> tuple[int, list[Submission]]:
-    query = select(Submission)
-    count = select(func.count()).select_from(Submission)
-    if form:
-        query = query.where(Submission.form == form)
-        count = count.where(Submission.form == form)
-    rows = session.scalars(query.order_by(Submission.id.desc()).limit(limit).offset(offset)).all()
-    return int(session.scalar(count) or 0), list(rows)
-
-
 def submission_dict(submission: Submission, with_data: bool = True) -> dict[str, Any]:
     record: dict[str, Any] = {
         "reference": submission.reference,
@@ -122,6 +112,8 @@ def submission_dict(submission: Submission, with_data: bool = True) -> dict[str,
         "created_at": _aware(submission.created_at).isoformat(),
         "expires_at": _aware(submission.expires_at).isoformat(),
         "language": submission.language,
+        "processed_at": _aware(submission.processed_at).isoformat() if submission.processed_at else None,
+        "processed_by": submission.processed_by,
     }
     if with_data:
         record["data"] = submission.data
@@ -146,7 +138,18 @@ def export_csv(submissions: list[Submission]) -> str:
                 data_columns.append(key)
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-    writer.writerow(["Aktenzeichen", "Formular", "Leistungsschluessel", "Eingangsdatum", "Loeschdatum", *data_columns])
+    writer.writerow(
+        [
+            "Aktenzeichen",
+            "Formular",
+            "Leistungsschluessel",
+            "Eingangsdatum",
+            "Loeschdatum",
+            "Bearbeitet_am",
+            "Bearbeitet_von",
+            *data_columns,
+        ]
+    )
     for submission in submissions:
         record = submission_dict(submission, with_data=False)
         writer.writerow(
@@ -156,6 +159,8 @@ def export_csv(submissions: list[Submission]) -> str:
                 record["leika_key"],
                 record["created_at"],
                 record["expires_at"],
+                record["processed_at"] or "",
+                _csv_cell(record["processed_by"]),
                 *[_csv_cell(submission.data.get(column)) for column in data_columns],
             ]
         )
