@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from sqlalchemy import func, select
 
 from .answers import router as answers
+from .console import router as console
 from .core import health
 from .core.clock import Clock, system_clock
 from .core.db import make_engine, make_session_factory
@@ -20,12 +21,14 @@ from .core.migrations import current_revision, head_revision, upgrade
 from .core.request_limits import BodySizeLimitMiddleware
 from .core.settings import Settings, get_settings
 from .feedback import router as feedback
+from .inbox import router as inbox
 from .kb import router as kb
 from .kb.index import KnowledgeIndex
 from .kb.interchange import import_path
 from .kb.models import Service
 from .schema import create_schema, schema_exists
 from .staff import router as staff
+from .stats import router as stats_router
 from .submissions import router as submissions
 from .webchat import router as webchat
 
@@ -125,7 +128,12 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
     # Added last, so outermost: every body is counted by the size limit, also what the cleaning
     # middleware buffers; an oversized one gets 413 before it is read in full or parsed.
     app.add_middleware(CleanJsonTextMiddleware)
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.knowledge_max_body_bytes)
+    import_limit = settings.knowledge_import_max_body_bytes
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        max_bytes=settings.knowledge_max_body_bytes,
+        path_limits={"/staff/import": import_limit, "/staff/import/apply": import_limit},
+    )
     app.state.runtime = runtime
 
     for router in (
@@ -137,7 +145,10 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
         kb.public_router,
         submissions.router,
         feedback.router,
+        inbox.router,
+        stats_router.router,
         webchat.router,
     ):
         app.include_router(router)
+    console.install(app)  # the staff console under /staff: pages, static files, security headers
     return app

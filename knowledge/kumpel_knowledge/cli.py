@@ -1,4 +1,4 @@
-"""Command line ``kumpel-knowledge``: serve, kb import/export, db upgrade, users add, submissions purge."""
+"""Command line ``kumpel-knowledge``: serve, kb import/export, db upgrade, users add, submissions purge, stats purge."""
 
 from __future__ import annotations
 
@@ -62,6 +62,8 @@ def _db_upgrade(args: argparse.Namespace) -> int:
 def _kb_import(args: argparse.Namespace) -> int:
     from .kb.interchange import KbValidationError, import_path
 
+    if args.dry_run:
+        return _kb_import_dry_run(Path(args.path))
     with _session() as session:
         try:
             report = import_path(session, Path(args.path))
@@ -71,6 +73,29 @@ def _kb_import(args: argparse.Namespace) -> int:
                 print(f"  {error}", file=sys.stderr)
             return 1
     print("imported: " + ", ".join(f"{n} {section}" for section, n in report.counts.items()))
+    return 0
+
+
+def _kb_import_dry_run(path: Path) -> int:
+    from .kb.interchange import KbValidationError, dry_run_path
+
+    with _session() as session:
+        try:
+            plan = dry_run_path(session, path)
+        except KbValidationError as exc:
+            print(f"import would be refused ({len(exc.errors)} errors):", file=sys.stderr)
+            for error in exc.errors:
+                print(f"  {error}", file=sys.stderr)
+            return 1
+    symbols = {"add": "+", "change": "~", "remove": "-"}
+    for change in plan.changes:
+        fields = f" ({', '.join(change.fields)})" if change.action == "change" else ""
+        print(f"{symbols[change.action]} {change.section}/{change.id}{fields}")
+    counts = plan.counts
+    print(
+        f"dry run, nothing was written: {counts['add']} to add, {counts['change']} to change, "
+        f"{counts['unchanged']} unchanged"
+    )
     return 0
 
 
@@ -112,6 +137,13 @@ def _submissions_purge(args: argparse.Namespace) -> int:
     return 0
 
 
+def _stats_purge(args: argparse.Namespace) -> int:
+    from .stats.retention import purge
+
+    print(purge(dry_run=args.dry_run))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line."""
     parser = argparse.ArgumentParser(prog="kumpel-knowledge")
@@ -126,6 +158,9 @@ def main(argv: list[str] | None = None) -> int:
     kb = commands.add_parser("kb", help="import or export the knowledge base").add_subparsers(dest="kb", required=True)
     kb_import = kb.add_parser("import", help="validate and import a kumpel-kb file or folder (all or nothing)")
     kb_import.add_argument("path")
+    kb_import.add_argument(
+        "--dry-run", action="store_true", help="only report what would be added or changed (entry and field)"
+    )
     kb_import.set_defaults(func=_kb_import)
     kb_export = kb.add_parser("export", help="export to a .yaml/.json file or a folder")
     kb_export.add_argument("path")
@@ -149,6 +184,11 @@ def main(argv: list[str] | None = None) -> int:
     purge = submissions.add_parser("purge", help="delete submissions whose retention has ended (daily, from cron)")
     purge.add_argument("--dry-run", action="store_true", help="only count what would be deleted")
     purge.set_defaults(func=_submissions_purge)
+
+    stats = commands.add_parser("stats", help="dashboard counts").add_subparsers(dest="stats", required=True)
+    stats_purge = stats.add_parser("purge", help="delete dashboard events past KUMPEL_STATS_RETENTION_DAYS (daily)")
+    stats_purge.add_argument("--dry-run", action="store_true", help="only count what would be deleted")
+    stats_purge.set_defaults(func=_stats_purge)
 
     args = parser.parse_args(argv)
     log_privacy.install()  # no query string, SQL parameter or exception text of a citizen in the log

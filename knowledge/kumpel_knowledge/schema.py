@@ -10,8 +10,11 @@ from sqlalchemy import Engine, MetaData, inspect
 from .answers import models as _answers_models  # noqa: F401
 from .core.db import Base
 from .feedback import models as _feedback_models  # noqa: F401
+from .inbox import models as _inbox_models  # noqa: F401
 from .kb import models as _kb_models  # noqa: F401
+from .kb import versions as _kb_versions  # noqa: F401
 from .staff import models as _staff_models  # noqa: F401
+from .stats import models as _stats_models  # noqa: F401
 from .submissions import models as _submissions_models  # noqa: F401
 
 metadata: MetaData = Base.metadata

@@ -5,10 +5,11 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -16,11 +17,15 @@ from sqlalchemy.orm import Session
 from ..core.clock import Clock
 from ..core.deps import get_clock, get_session, get_settings_dep
 from ..core.settings import Settings
+from ..inbox import recording as inbox
 from ..kb.index import KnowledgeIndex, get_index
+from ..kb.interchange import KbValidationError
 from ..staff.auth import StaffIdentity, require_role
+from ..stats import record as stats
 from ..submissions.forms import form_match
 from .engine import AnswerEngine
 from .models import UnansweredQuestion
+from .preview import preview
 from .types import AnswerInput, Status, Topic
 
 router = APIRouter(prefix="/api/v1", tags=["answer"])
@@ -57,6 +62,12 @@ class AnswerRequest(BaseModel):
     language: Annotated[str, StringConstraints(pattern=r"^[a-z]{2}$")] = "de"
     # The form the NLU wants to start: the answer then says whether the message is about its service.
     form: Annotated[str, StringConstraints(max_length=80)] | None = None
+    # The engine's conversation (sender) id: only an HMAC of it under a key of the day is stored, to
+    # count conversations per day (stats/record.py); never stored or logged as it is.
+    conversation_id: Annotated[str, StringConstraints(max_length=200)] | None = None
+    # The NLU took the message as out of scope: an answer the knowledge base does not know is then
+    # a refusal ("Dabei kann ich leider nicht helfen"), counted as such.
+    out_of_scope: bool = False
 
 
 class Choice(BaseModel):
@@ -108,6 +119,9 @@ class AnswerResponse(BaseModel):
     confidence: float
     unanswered: bool = False
     form_match: FormMatchOut | None = None
+    # The random id of this answer for a thumbs up/down (``POST /api/v1/feedback``): the inbox
+    # then knows the question a thumbs-down is about. Only for answers about an entry.
+    message_id: str | None = None
 
 
 @router.post("/answer", response_model=AnswerResponse)
@@ -120,18 +134,39 @@ def answer(
 ) -> AnswerResponse:
     """Answer a citizen's question from the knowledge base, ask back, or say honestly it is unknown."""
     engine = AnswerEngine(session, index, settings, clock)
-    result = engine.answer(
-        AnswerInput(
-            question=request.question,
-            topic=request.topic,
-            service_id=request.context.service_id or None,
-            office_id=request.context.office_id or None,
-            entity_id=request.entity_id or None,
-            now=request.now,
-            candidates=tuple(request.context.candidates),
-        )
+    asked = AnswerInput(
+        question=request.question,
+        topic=request.topic,
+        service_id=request.context.service_id or None,
+        office_id=request.context.office_id or None,
+        entity_id=request.entity_id or None,
+        now=request.now,
+        candidates=tuple(request.context.candidates),
+    )
+    result = engine.answer(asked)
+    stats.record_answer(
+        session,
+        now=clock(),
+        city_timezone=settings.timezone,
+        status=result.status,
+        unanswered=result.unanswered,
+        topic=asked.topic,  # as the engine inferred it from the question
+        entry=result.entry,
+        conversation_id=request.conversation_id,
+        out_of_scope=request.out_of_scope,
     )
     response = AnswerResponse.model_validate(result, from_attributes=True)
+    # What the bot missed goes to the staff's inbox; an answer gets the id that a rating of it names.
+    response.message_id = inbox.record_answer(
+        session,
+        request.question,
+        asked.topic,
+        result,
+        out_of_scope=request.out_of_scope,
+        offered=request.context.candidates,
+        chosen=bool(request.entity_id),
+        now=clock(),
+    )
     if request.form:
         match = form_match(session, request.form, (result.entry or {}).get("id"), [c["id"] for c in result.choices])
         if match is not None:
@@ -162,3 +197,54 @@ def list_unanswered(
         for r in rows
     ]
     return {"total": total, "items": items}
+
+
+# ---- staff preview (console "Vorschau"): what the bot would answer, and why -----------------------
+
+
+class PreviewEdit(BaseModel):
+    """An unsaved edit to try: the entry in interchange shape (kumpel-kb/1) of one kind."""
+
+    kind: Literal["services", "offices", "faqs", "notices"]
+    entry: dict[str, Any]
+
+
+class PreviewRequest(BaseModel):
+    """A question to try, optionally as if ``edit`` were saved."""
+
+    model_config = ConfigDict(extra="forbid")
+    question: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+    topic: Topic = "auto"
+    edit: PreviewEdit | None = None
+
+
+@router.post("/staff/preview", tags=["staff"])
+def staff_preview(
+    request: PreviewRequest,
+    session: Session = Depends(get_session),
+    index: KnowledgeIndex = Depends(get_index),
+    settings: Settings = Depends(get_settings_dep),
+    clock: Clock = Depends(get_clock),
+    _user: StaffIdentity = Depends(require_role("viewer")),
+) -> dict[str, Any]:
+    """The bot's answer to ``question`` with the search's candidates, scores and signals; nothing is recorded.
+
+    With ``edit``, answered as if that entry were saved (validated like a save: 422 naming the
+    field); the database and the live index stay unchanged.
+    """
+    edit = (request.edit.kind, request.edit.entry) if request.edit is not None else None
+    try:
+        result = preview(session, index, settings, request.question, topic=request.topic, clock=clock, edit=edit)
+    except KbValidationError as exc:
+        raise HTTPException(422, exc.errors) from exc
+    return {
+        "question": result.question,
+        "topic": result.topic,
+        "answer": AnswerResponse.model_validate(result.answer, from_attributes=True).model_dump(),
+        "refused_if_out_of_scope": result.refused_if_out_of_scope,
+        "explanation": asdict(result.explanation),
+        "retry": asdict(result.retry) if result.retry is not None else None,
+        "retry_used": result.retry_used,
+        "named_candidate": result.named_candidate,
+        "edited": result.edited,
+    }

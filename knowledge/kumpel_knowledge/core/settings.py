@@ -55,6 +55,13 @@ class Settings(BaseSettings):
     login_lockout_seconds: int = Field(default=15 * 60, ge=1)
     login_lockout_max_seconds: int = Field(default=24 * 3600, ge=1)
     login_forget_seconds: int = Field(default=24 * 3600, ge=1)
+    # Staff console sessions (server-side, in the database): ended after this long without a
+    # request, and this long after the login in any case.
+    console_session_idle_seconds: int = Field(default=30 * 60, ge=60)
+    console_session_max_seconds: int = Field(default=8 * 3600, ge=60)
+    # The session cookie is Secure whenever the request came over https (behind a proxy: the
+    # trusted proxy's X-Forwarded-Proto); true forces it, for TLS ended somewhere uvicorn cannot see.
+    console_cookie_secure: bool = False
     # Reverse proxies (addresses or CIDR networks, comma or space separated) whose X-Forwarded-For
     # header names the client; empty: trust none, the peer's address is the client's.
     trusted_proxies: str = ""
@@ -71,9 +78,15 @@ class Settings(BaseSettings):
     embedding_cache: str = str(REPO_ROOT / "var" / "search-embeddings.npz")
     seed_path: Path = SEED_DIR
     submission_retention_days: int = 180
+    # Dashboard counts (stats/: answer and form events, no text) older than this are purged (`stats purge`).
+    stats_retention_days: int = Field(default=400, ge=1)
     # Largest request body any route reads, in bytes; larger ones get 413 unread (core/request_limits.py).
     # A whole entry or town profile for the staff API is a few KiB; the seed KB is 100 KiB in all.
     knowledge_max_body_bytes: int = Field(default=1024 * 1024, ge=8 * 1024)
+    # The console's import routes only (/staff/import, /staff/import/apply) take a whole knowledge
+    # base: the seed's 83 entries are 77 KiB exported (~1 KiB each), so a large town's catalogue of
+    # a few thousand services needs several MiB; the apply step posts the file once more, form-encoded.
+    knowledge_import_max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=8 * 1024)
     # Web pages (origins) that embed the widget and may send ratings cross-origin; space or comma
     # separated. The launcher sets the knowledge service's own origins.
     cors_origins: str = ""

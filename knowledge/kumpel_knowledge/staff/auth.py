@@ -51,6 +51,11 @@ def _fingerprint(password_hash: str) -> str:
     return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
 
 
+def password_fingerprint(user: StaffUser) -> str:
+    """A short digest of the user's password hash: it changes with the password (tokens, console sessions)."""
+    return _fingerprint(user.password_hash)
+
+
 def authenticate(session: Session, username: str, password: str) -> StaffUser | None:
     """The active user with this password, else None."""
     user = session.scalar(select(StaffUser).where(StaffUser.username == username))

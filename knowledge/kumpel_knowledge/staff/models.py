@@ -1,11 +1,11 @@
-"""Tables of the staff side: accounts, the audit log and the failed-login counters."""
+"""Tables of the staff side: accounts, console sessions, the audit log and the failed-login counters."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Integer, String
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..core.db import Base, utcnow
@@ -56,3 +56,26 @@ class LoginThrottle(Base):
     locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     lockouts: Mapped[int] = mapped_column(Integer, default=0)
     last_failure_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class StaffSession(Base):
+    """A signed-in browser of the staff console (server-side, so every replica sees it).
+
+    Only the SHA-256 of the cookie's random token is stored: a copy of the table signs nobody in.
+    ``role`` and ``password_fingerprint`` are the account's at login; when either no longer
+    matches (a changed role or password), the session is over.
+    """
+
+    __tablename__ = "staff_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id", ondelete="CASCADE"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(20))
+    password_fingerprint: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    # Messages for the next page ("Gespeichert."), shown once: kept here so a redirect to another
+    # replica still shows them.
+    flash: Mapped[list[Any]] = mapped_column(JSON, default=list)

@@ -13,10 +13,9 @@ from ..core.clock import Clock
 from ..core.deps import get_clock, get_session, get_settings_dep
 from ..core.net import client_address
 from ..core.settings import Settings
-from . import audit
-from .auth import StaffIdentity, authenticate, issue_token, require_role
+from .auth import StaffIdentity, issue_token, require_role
+from .login import attempt_login
 from .models import AuditLog
-from .throttle import LoginPolicy, LoginThrottler
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 staff_router = APIRouter(prefix="/api/v1/staff", tags=["staff"])
@@ -54,26 +53,15 @@ def login(
     locked after too many failures, even for the right password. Failures and locks are audited
     under the name tried (never the password).
     """
-    now = clock()
     address = client_address(request, settings.trusted_proxy_networks)
-    throttle = LoginThrottler(session, LoginPolicy.from_settings(settings), settings.secret_key, now)
-    wait = throttle.retry_after(username, address)
-    if wait is not None:
-        raise _too_many_attempts(wait)
-    user = authenticate(session, username, password)
+    outcome = attempt_login(session, settings, clock(), username, password, address)
+    if outcome.retry_after is not None:
+        raise _too_many_attempts(outcome.retry_after)
+    user = outcome.user
     if user is None:
-        locks = throttle.record_failure(username, address)
-        audit.record_login(session, username, "login_failed", now, {})
-        for lock in locks:
-            detail = {"scope": lock.scope, "until": lock.until.isoformat(), "lockouts": lock.lockouts}
-            audit.record_login(session, username, "login_locked", now, detail)
-        session.commit()
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED, "wrong user name or password", headers={"WWW-Authenticate": "Bearer"}
         )
-    throttle.record_success(username)
-    audit.record_login(session, username, "login", now, {})
-    session.commit()
     return Token(access_token=issue_token(settings, user))
 
 
