@@ -489,6 +489,8 @@ def main(argv: list[str] | None = None) -> int:
             f"  REST channel:              POST {stack.rasa_url}/webhooks/rest/webhook\n"
             f"  Terminal chat:             make chat\n"
             f"  Knowledge API docs:        {stack.knowledge_url}/api/docs\n"
+            f"  Staff console:             {stack.knowledge_url}/staff/  "
+            "(first admin: .venv/knowledge/bin/kumpel-knowledge users add NAME --role admin)\n"
             "Press Ctrl-C to stop.\n",
             flush=True,
         )
