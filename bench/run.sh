@@ -11,6 +11,7 @@ run "$KPY" bench/search_quality.py
 run "$KPY" bench/search_latency.py
 run "$KPY" bench/answer_quality.py
 run "$KPY" bench/scrub_quality.py
+run "$KPY" bench/console_latency.py
 run "$RPY" bench/rest_latency.py --turns 100
 run "$RPY" bench/forms_bench.py
 run "$RPY" bench/load.py
