@@ -57,7 +57,9 @@ def test_every_console_page_passes_axe(browser: Any, stack: Stack) -> None:
     try:
         page = context.new_page()
         sign_in(page, stack, ADMIN, "/staff/")
-        queue, seen, failures = ["/staff/"], set(), {}
+        queue: list[str] = ["/staff/"]
+        seen: set[str] = set()
+        failures: dict[str, list[dict[str, Any]]] = {}
         shapes: dict[str, int] = {}
         while queue and len(seen) < MAX_PAGES:
             path = queue.pop(0)
