@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from bot import limits, log_privacy, patches
+from bot.channels import credentials
 
 # Rasa configures logging only once its CLI has parsed the arguments, after the patches are in:
 # until then the patches' lines go to stderr in Rasa's format, so the engine log says what was applied.
@@ -44,6 +45,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     limits.apply()  # request bodies over KUMPEL_RASA_MAX_BODY_BYTES get 413 before they are read
     if argv is not None:
         sys.argv = [sys.argv[0], *argv]
+    sys.argv = credentials.use_enabled_channels(sys.argv)  # channels whose ${VAR}s are unset stay off
     from rasa.__main__ import main as rasa_main  # heavy (TensorFlow): only once the patches are in
 
     rasa_main()
