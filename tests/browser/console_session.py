@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from kumpel_stack.launcher import Stack
 
 ROOT = Path(__file__).resolve().parents[2]
 AXE_JS = ROOT / "webchat" / "node_modules" / "axe-core" / "axe.min.js"
-SCREENSHOTS = ROOT / "docs" / "screenshots"
+_TMP = Path(tempfile.gettempdir()) / "kumpel-console-screenshots"
 PASSWORD = "browser test password 2026"
 DESKTOP = {"width": 1280, "height": 800}
 
@@ -72,6 +73,8 @@ def axe_serious(page: Any) -> list[dict[str, Any]]:
 
 
 def screenshot(page: Any, name: str) -> None:
-    """A full-page picture for the docs (docs/screenshots/<name>.png)."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / name), full_page=True)
+    """A full-page picture of the page; kept for the docs only with KUMPEL_SCREENSHOT_DIR=docs/screenshots
+    (as the widget's tests do), so that a test run does not change tracked files."""
+    target = Path(os.environ["KUMPEL_SCREENSHOT_DIR"]) if os.environ.get("KUMPEL_SCREENSHOT_DIR") else _TMP
+    target.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(target / name), full_page=True)
