@@ -8,18 +8,14 @@ The same rules against the real trained bot: tests/integration/test_bounded_inpu
 
 from __future__ import annotations
 
-import asyncio
 import socket
-import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
-from rasa.core.channels.channel import UserMessage
-from sanic import Sanic
 
 from bot import limits
 from bot.channels.input_rules import (
@@ -32,19 +28,7 @@ from bot.channels.input_rules import (
 )
 from bot.channels.kumpel_rest import KumpelRestInput
 from bot.settings import EngineSettings
-
-LIMIT = 64 * 1024
-
-
-@dataclass
-class RecordingEngine:
-    """Stands in for Rasa's agent behind the channel: answers each message and keeps it."""
-
-    received: list[UserMessage] = field(default_factory=list)
-
-    async def handle_message(self, message: UserMessage) -> None:
-        self.received.append(message)
-        await message.output_channel.send_text_message(message.sender_id, f"Antwort auf: {message.text}")
+from tests.channels.serving import BODY_LIMIT, RecordingEngine, serve_channel
 
 
 @dataclass
@@ -57,43 +41,11 @@ class Server:
         return httpx.post(f"{self.url}/webhooks/rest/webhook", content=content, timeout=10, **kwargs)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server() -> Iterator[Server]:
-    import rasa.core.run
-
-    Sanic.test_mode = True  # other tests in this process may build a Rasa app of the same name
-    limits.apply(EngineSettings(rasa_max_body_bytes=LIMIT))
-    app = rasa.core.run.configure_app([KumpelRestInput()], enable_api=False, route="/webhooks/")
     engine = RecordingEngine()
-    app.ctx.agent = engine
-    port = _free_port()
-    loop = asyncio.new_event_loop()
-    ready = threading.Event()
-    holder: dict[str, Any] = {}
-
-    def serve() -> None:
-        asyncio.set_event_loop(loop)
-        served = loop.run_until_complete(
-            app.create_server(host="127.0.0.1", port=port, return_asyncio_server=True, access_log=False)
-        )
-        assert served is not None
-        loop.run_until_complete(served.startup())
-        holder["server"] = served
-        ready.set()
-        loop.run_until_complete(served.serve_forever())
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    assert ready.wait(30), "Sanic did not start"
-    yield Server(f"http://127.0.0.1:{port}", engine)
-    loop.call_soon_threadsafe(holder["server"].close)
-    thread.join(timeout=10)
+    with serve_channel(KumpelRestInput(), engine) as url:
+        yield Server(url, engine)
 
 
 @pytest.fixture()
@@ -222,7 +174,7 @@ def test_oversized_chunked_body_gets_413(server: Server, engine: RecordingEngine
 
 
 def test_a_body_just_under_the_limit_is_still_read(server: Server, engine: RecordingEngine) -> None:
-    padding = "p" * (LIMIT - 200)
+    padding = "p" * (BODY_LIMIT - 200)
     body = '{"sender": "me", "message": "Hallo", "metadata": {"padding": "' + padding + '"}}'
     assert server.post(body).status_code == 200
 

@@ -9,25 +9,19 @@ citizen's key. The same channel against the real trained bot: tests/integration/
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import socket
-import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import libnacl.public
 import pytest
-from rasa.core.channels.channel import UserMessage
-from sanic import Sanic
 
-from bot import limits
 from bot.channels.input_rules import EMPTY_MESSAGE_REPLY
 from bot.channels.threema import ThreemaInput, callback_mac, verify_callback
-from bot.settings import EngineSettings
+from tests.channels.serving import BODY_LIMIT, RecordingEngine, serve_channel
 from tests.channels.threema_fake import (
     API_SECRET,
     GATEWAY_ID,
@@ -37,30 +31,20 @@ from tests.channels.threema_fake import (
     running_gateway,
 )
 
-LIMIT = 64 * 1024
 LONG_ANSWER = " ".join(f"Satz Nummer {n} über die Hundesteuer in Kumpelstadt." for n in range(150))
 
 
-@dataclass
-class RecordingEngine:
-    """Stands in for Rasa's agent behind the channel: answers each message and keeps it."""
-
-    received: list[UserMessage] = field(default_factory=list)
-    tracker_store: Any = None
-
-    async def handle_message(self, message: UserMessage) -> None:
-        self.received.append(message)
-        output = message.output_channel
-        if message.text == "Optionen":
-            buttons = [
-                {"title": "Hundesteuer", "payload": '/choose_entry{"entry": "hundesteuer"}'},
-                {"title": "Müllabfuhr", "payload": '/choose_entry{"entry": "muell"}'},
-            ]
-            await output.send_text_with_buttons(message.sender_id, "Meinten Sie:", buttons)
-        elif message.text == "Lang":
-            await output.send_text_message(message.sender_id, LONG_ANSWER)
-        else:
-            await output.send_text_message(message.sender_id, f"Antwort auf: {message.text}")
+def answer(text: str) -> list[dict[str, Any]]:
+    """The recording engine's replies: buttons for "Optionen", a long answer for "Lang", an echo otherwise."""
+    if text == "Optionen":
+        buttons = [
+            {"title": "Hundesteuer", "payload": '/choose_entry{"entry": "hundesteuer"}'},
+            {"title": "Müllabfuhr", "payload": '/choose_entry{"entry": "muell"}'},
+        ]
+        return [{"text": "Meinten Sie:", "buttons": buttons}]
+    if text == "Lang":
+        return [{"text": LONG_ANSWER}]
+    return [{"text": f"Antwort auf: {text}"}]
 
 
 @dataclass
@@ -75,19 +59,9 @@ class Server:
         return httpx.post(f"{self.url}/webhooks/threema/webhook", content=content, headers=headers, timeout=30)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server() -> Iterator[Server]:
-    import rasa.core.run
-
     with running_gateway() as gateway:
-        Sanic.test_mode = True  # other tests in this process may build a Rasa app of the same name
-        limits.apply(EngineSettings(rasa_max_body_bytes=LIMIT))
         channel = ThreemaInput.from_credentials(
             {
                 "gateway_id": GATEWAY_ID,
@@ -96,31 +70,9 @@ def server() -> Iterator[Server]:
                 "api_url": gateway.url,
             }
         )
-        app = rasa.core.run.configure_app([channel], enable_api=False, route="/webhooks/")
-        engine = RecordingEngine()
-        app.ctx.agent = engine
-        port = _free_port()
-        loop = asyncio.new_event_loop()
-        ready = threading.Event()
-        holder: dict[str, Any] = {}
-
-        def serve() -> None:
-            asyncio.set_event_loop(loop)
-            served = loop.run_until_complete(
-                app.create_server(host="127.0.0.1", port=port, return_asyncio_server=True, access_log=False)
-            )
-            assert served is not None
-            loop.run_until_complete(served.startup())
-            holder["server"] = served
-            ready.set()
-            loop.run_until_complete(served.serve_forever())
-
-        thread = threading.Thread(target=serve, daemon=True)
-        thread.start()
-        assert ready.wait(30), "Sanic did not start"
-        yield Server(f"http://127.0.0.1:{port}", engine, gateway)
-        loop.call_soon_threadsafe(holder["server"].close)
-        thread.join(timeout=10)
+        engine = RecordingEngine(reply=answer)
+        with serve_channel(channel, engine) as url:
+            yield Server(url, engine, gateway)
 
 
 @pytest.fixture()
@@ -231,7 +183,7 @@ def test_a_replayed_callback_is_refused_with_403(server: Server, engine: Recordi
 
 def test_an_oversized_callback_is_refused_with_413(server: Server, engine: RecordingEngine) -> None:
     fields = server.gateway.citizen("GROSS123").callback("Hallo")
-    fields["nickname"] = "x" * (LIMIT + 1)
+    fields["nickname"] = "x" * (BODY_LIMIT + 1)
     response = server.post(fields)
     assert response.status_code == 413
     assert engine.received == []

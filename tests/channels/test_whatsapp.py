@@ -8,30 +8,23 @@ The same channel against the real trained bot: tests/integration/test_channel_wh
 
 from __future__ import annotations
 
-import asyncio
 import json
-import socket
-import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
-from rasa.core.channels.channel import UserMessage
-from sanic import Sanic
 
-from bot import limits
 from bot.channels.input_rules import EMPTY_MESSAGE_REPLY
 from bot.channels.messenger.identity import conversation_id
 from bot.channels.messenger.rendering import Button, Part, render
 from bot.channels.messenger.signatures import hub_signature
 from bot.channels.whatsapp import STYLE, WhatsAppInput, graph_messages, parse_update
-from bot.settings import EngineSettings
 from tests.channels.fakes import RecordingServer
+from tests.channels.serving import BODY_LIMIT, RecordingEngine, serve_channel
 
-LIMIT = 64 * 1024
 APP_SECRET = "test-app-secret"
 VERIFY_TOKEN = "test-verify-token"
 ACCESS_TOKEN = "test-access-token"
@@ -81,22 +74,10 @@ def reply_message(kind: str, payload: str, title: str) -> dict[str, Any]:
     }
 
 
-@dataclass
-class RecordingEngine:
-    """Stands in for Rasa's agent behind the channel: answers each message and keeps it."""
-
-    received: list[UserMessage] = field(default_factory=list)
-    tracker_store: Any = None
-
-    async def handle_message(self, message: UserMessage) -> None:
-        self.received.append(message)
-        await message.output_channel.send_response(
-            message.sender_id,
-            {
-                "text": f"Antwort auf: {message.text}",
-                "buttons": [{"title": "Ja", "payload": "/affirm"}, {"title": "Nein", "payload": "/deny"}],
-            },
-        )
+def answer(text: str) -> list[dict[str, Any]]:
+    """The recording engine's reply: an echo with two buttons."""
+    buttons = [{"title": "Ja", "payload": "/affirm"}, {"title": "Nein", "payload": "/deny"}]
+    return [{"text": f"Antwort auf: {text}", "buttons": buttons}]
 
 
 @dataclass
@@ -125,19 +106,9 @@ class Server:
         raise AssertionError(f"expected {count} Graph API calls, got {len(self.graph.requests)}")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server() -> Iterator[Server]:
-    import rasa.core.run
-
     with RecordingServer({f"/{PHONE_NUMBER_ID}/messages": {"messages": [{"id": "wamid.out"}]}}) as graph:
-        Sanic.test_mode = True  # other tests in this process may build a Rasa app of the same name
-        limits.apply(EngineSettings(rasa_max_body_bytes=LIMIT))
         channel = WhatsAppInput(
             verify_token=VERIFY_TOKEN,
             app_secret=APP_SECRET,
@@ -145,31 +116,9 @@ def server() -> Iterator[Server]:
             phone_number_id=PHONE_NUMBER_ID,
             api_url=graph.url,
         )
-        app = rasa.core.run.configure_app([channel], enable_api=False, route="/webhooks/")
-        engine = RecordingEngine()
-        app.ctx.agent = engine
-        port = _free_port()
-        loop = asyncio.new_event_loop()
-        ready = threading.Event()
-        holder: dict[str, Any] = {}
-
-        def serve() -> None:
-            asyncio.set_event_loop(loop)
-            served = loop.run_until_complete(
-                app.create_server(host="127.0.0.1", port=port, return_asyncio_server=True, access_log=False)
-            )
-            assert served is not None
-            loop.run_until_complete(served.startup())
-            holder["server"] = served
-            ready.set()
-            loop.run_until_complete(served.serve_forever())
-
-        thread = threading.Thread(target=serve, daemon=True)
-        thread.start()
-        assert ready.wait(30), "Sanic did not start"
-        yield Server(f"http://127.0.0.1:{port}", engine, graph)
-        loop.call_soon_threadsafe(holder["server"].close)
-        thread.join(timeout=10)
+        engine = RecordingEngine(reply=answer)
+        with serve_channel(channel, engine) as url:
+            yield Server(url, engine, graph)
 
 
 @pytest.fixture()
@@ -289,7 +238,7 @@ def test_a_redelivered_message_is_acknowledged_and_answered_once(fresh: Server) 
 
 
 def test_an_oversized_body_gets_413_unread(fresh: Server) -> None:
-    body = json.dumps(update(text_message("x" * (LIMIT + 10)))).encode()
+    body = json.dumps(update(text_message("x" * (BODY_LIMIT + 10)))).encode()
     answer = fresh.post(body)
     assert answer.status_code == 413
     assert fresh.engine.received == []

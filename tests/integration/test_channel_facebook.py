@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import random
 import re
-import sqlite3
 import time
 import uuid
 from collections.abc import Iterator
@@ -26,17 +25,16 @@ from bot.channels.facebook import GRAPH_VERSION
 from bot.channels.messenger.identity import conversation_id
 from bot.channels.messenger.signatures import hub_signature
 from kumpel_stack.launcher import Stack
-from kumpel_stack.testing import make_stack
 from tests.channels.fakes import RecordingServer
+
+from .channel_checks import DOG_TAX_STEPS, ID_SECRET, REFERENCE, channel_stack, log_text, tracker_senders
 
 pytestmark = pytest.mark.integration
 
 VERIFY_TOKEN = "integration-verify-token"
 APP_SECRET = "integration-app-secret"
 PAGE_TOKEN = "integration-page-token"
-ID_SECRET = "integration-channel-id-secret-0123456789abcdef"
 SEND_PATH = f"/{GRAPH_VERSION}/me/messages"
-REFERENCE = re.compile(r"\b(HST|HSA|WZS)-\d{4}-\d{6}\b")
 TURN_SECONDS = 120
 
 
@@ -71,9 +69,8 @@ def messenger(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Messenger]:
             "KUMPEL_FACEBOOK_APP_SECRET": APP_SECRET,
             "KUMPEL_FACEBOOK_PAGE_ACCESS_TOKEN": PAGE_TOKEN,
             "KUMPEL_FACEBOOK_API_URL": graph.url,
-            "KUMPEL_CHANNEL_ID_SECRET": ID_SECRET,
         }
-        with make_stack(tmp_path_factory.mktemp("facebook"), **env) as stack:
+        with channel_stack(tmp_path_factory, "facebook", env) as stack:
             yield Messenger(stack, graph)
 
 
@@ -129,11 +126,6 @@ class Citizen:
         return [reply for message in self.last for reply in message.get("quick_replies", [])]
 
 
-def tracker_senders(stack: Stack) -> set[str]:
-    with sqlite3.connect(stack.state_dir / "tracker.db") as db:
-        return {row[0] for row in db.execute("SELECT DISTINCT sender_id FROM events")}
-
-
 def test_the_handshake_echoes_meta_s_challenge(messenger: Messenger) -> None:
     params = {"hub.mode": "subscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "1158201444"}
     answer = httpx.get(messenger.webhook, params=params, timeout=30)
@@ -175,18 +167,7 @@ def test_a_dog_tax_registration_is_completed_to_its_reference_number(messenger: 
     citizen = Citizen(messenger)
     assert "Datenschutzhinweis" in citizen.say("Ich möchte meinen Hund anmelden")
     assert "Vor- und Nachname" in citizen.tap("Ja")
-    for message, next_question in [
-        ("Erika Mustermann", "Anschrift"),
-        ("Ostwall 12, 47798 Krefeld", "E-Mail"),
-        ("erika@example.de", "Wie heißt Ihr Hund"),
-        ("Bello, ein Labrador, Chip 276098100123456", "Landeshundegesetz"),
-        ("Nein", "geboren"),
-        ("03.04.2024", "Seit wann"),
-        ("15.11.2026", "bereits zur Hundesteuer angemeldet"),
-        ("0", "Ermäßigung oder Befreiung"),
-        ("Nein, keine", "SEPA-Lastschrift"),
-        ("Nein", "Bitte prüfen Sie Ihre Angaben"),
-    ]:
+    for message, next_question in DOG_TAX_STEPS:
         text = citizen.say(message)
         assert next_question in text, f"after {message!r}: {text}"
     match = REFERENCE.search(citizen.say("Ja, absenden"))
@@ -225,7 +206,7 @@ def test_unsigned_wrongly_signed_replayed_and_oversized_deliveries_reach_nothing
 def test_the_engine_log_holds_no_token_user_id_or_message_text(messenger: Messenger) -> None:
     citizen = Citizen(messenger)
     citizen.say("Mein Name ist Erika Mustermann, wann hat das Bürgerbüro geöffnet?")
-    log = (messenger.stack.state_dir / "rasa.log").read_text(encoding="utf-8", errors="replace")
+    log = log_text(messenger.stack)
     assert "KumpelFacebookInput" in log  # the channel is on, and this is its engine's log
     for secret in (PAGE_TOKEN, APP_SECRET, VERIFY_TOKEN, citizen.psid, "Mustermann"):
         assert secret not in log

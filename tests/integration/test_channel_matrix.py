@@ -11,7 +11,6 @@ import hashlib
 import hmac
 import os
 import re
-import sqlite3
 import subprocess
 import time
 import uuid
@@ -27,6 +26,8 @@ import yaml
 from kumpel_stack.launcher import Stack, free_port
 from kumpel_stack.testing import make_stack
 
+from .channel_checks import DOG_TAX_STEPS, REFERENCE, tracker_dump
+
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,7 +35,6 @@ SYNAPSE_PYTHON = ROOT / ".venv" / "synapse" / "bin" / "python"
 BRIDGE = ROOT / ".venv" / "matrix" / "bin" / "kumpel-matrix-bridge"
 SERVER_NAME = "kumpel.test"
 SHARED_SECRET = uuid.uuid4().hex
-REFERENCE = re.compile(r"\b(HST|HSA|WZS)-\d{4}-\d{6}\b")
 CITATION = re.compile(r"Quelle: .+ – https?://\S+ \(Stand: \d\d\.\d\d\.\d{4}\)")
 # No rate limit for the test users: a form is a dozen messages in a few seconds.
 UNLIMITED = {"per_second": 1000, "burst_count": 1000}
@@ -261,18 +261,7 @@ def test_a_dog_tax_registration_is_completed_to_its_reference_number(citizen: Ci
     assert "1) " in citizen.text, citizen.text  # Ja / Nein as numbered options
     citizen.say("1")
     assert "Vor- und Nachname" in citizen.text, citizen.text
-    for message, next_question in [
-        ("Erika Mustermann", "Anschrift"),
-        ("Ostwall 12, 47798 Krefeld", "E-Mail"),
-        ("erika@example.de", "Wie heißt Ihr Hund"),
-        ("Bello, ein Labrador, Chip 276098100123456", "Landeshundegesetz"),
-        ("Nein", "geboren"),
-        ("03.04.2024", "Seit wann"),
-        ("15.11.2026", "bereits zur Hundesteuer angemeldet"),
-        ("0", "Ermäßigung oder Befreiung"),
-        ("Nein, keine", "SEPA-Lastschrift"),
-        ("Nein", "Bitte prüfen Sie Ihre Angaben"),
-    ]:
+    for message, next_question in DOG_TAX_STEPS:
         citizen.say(message)
         assert next_question in citizen.text, f"after {message!r}: {citizen.text}"
     assert "111,32 EUR" in citizen.text
@@ -306,7 +295,6 @@ def test_neither_the_log_nor_the_tracker_has_the_message_sender_or_room(
     citizen.say("Wann hat das Bürgerbüro geöffnet?")
     log = bridge.read_text()
     assert "Bürgerbüro" not in log and "@buerger" not in log and citizen.room_id not in log, log
-    with sqlite3.connect(stack.state_dir / "tracker.db") as db:
-        tracker = "\n".join(db.iterdump())
+    tracker = tracker_dump(stack)
     assert "matrix-" in tracker  # the conversation is there, under its keyed hash
     assert "@buerger" not in tracker and SERVER_NAME not in tracker and citizen.room_id not in tracker

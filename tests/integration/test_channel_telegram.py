@@ -13,7 +13,6 @@ import html
 import json
 import random
 import re
-import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import count
@@ -24,17 +23,16 @@ import pytest
 
 from bot.channels.messenger.identity import conversation_id
 from kumpel_stack.launcher import Stack
-from kumpel_stack.testing import make_stack
 from tests.channels.fakes import RecordingServer
+
+from .channel_checks import DOG_TAX_STEPS, ID_SECRET, REFERENCE, channel_stack, log_text, tracker_senders, user_texts
 
 pytestmark = pytest.mark.integration
 
 TOKEN = "424242:integration-token"
 SECRET = "integration-webhook-secret-0123456789"
 WEBHOOK_URL = "https://bot.example-stadt.de/webhooks/telegram/webhook"
-ID_SECRET = "integration-channel-id-secret-0123456789abcdef"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
-REFERENCE = re.compile(r"\b(HST|HSA|WZS)-\d{4}-\d{6}\b")
 # A turn may take long on 2 shared cores (NLU, action server, knowledge service).
 TURN_SECONDS = 120
 _update_ids = count(random.randint(10_000, 1_000_000))
@@ -71,9 +69,8 @@ def telegram(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Telegram]:
             "KUMPEL_TELEGRAM_WEBHOOK_SECRET": SECRET,
             "KUMPEL_TELEGRAM_WEBHOOK_URL": WEBHOOK_URL,
             "KUMPEL_TELEGRAM_API_URL": api.url,
-            "KUMPEL_CHANNEL_ID_SECRET": ID_SECRET,
         }
-        with make_stack(tmp_path_factory.mktemp("telegram"), **env) as stack:
+        with channel_stack(tmp_path_factory, "telegram", env) as stack:
             yield Telegram(stack, api)
 
 
@@ -138,19 +135,6 @@ class Citizen:
         return [b for sent in self.last for row in sent.get("reply_markup", {}).get("inline_keyboard", []) for b in row]
 
 
-def tracker_senders(stack: Stack) -> set[str]:
-    with sqlite3.connect(stack.state_dir / "tracker.db") as db:
-        return {row[0] for row in db.execute("SELECT DISTINCT sender_id FROM events")}
-
-
-def user_texts(stack: Stack, sender_id: str) -> list[str]:
-    with sqlite3.connect(stack.state_dir / "tracker.db") as db:
-        rows = db.execute(
-            "SELECT data FROM events WHERE sender_id = ? AND type_name = 'user' ORDER BY id", (sender_id,)
-        ).fetchall()
-    return [json.loads(row[0]).get("text") for row in rows]
-
-
 def test_the_webhook_is_registered_with_its_secret_token(telegram: Telegram) -> None:
     [registration] = telegram.api.wait_for(lambda r: r.path == f"/bot{TOKEN}/setWebhook")
     assert registration.json["url"] == WEBHOOK_URL
@@ -193,18 +177,7 @@ def test_a_dog_tax_registration_is_completed_to_its_reference_number(telegram: T
     citizen = Citizen(telegram)
     assert "Datenschutzhinweis" in citizen.say("Ich möchte meinen Hund anmelden")
     assert "Vor- und Nachname" in citizen.tap("Ja")
-    for message, next_question in [
-        ("Erika Mustermann", "Anschrift"),
-        ("Ostwall 12, 47798 Krefeld", "E-Mail"),
-        ("erika@example.de", "Wie heißt Ihr Hund"),
-        ("Bello, ein Labrador, Chip 276098100123456", "Landeshundegesetz"),
-        ("Nein", "geboren"),
-        ("03.04.2024", "Seit wann"),
-        ("15.11.2026", "bereits zur Hundesteuer angemeldet"),
-        ("0", "Ermäßigung oder Befreiung"),
-        ("Nein, keine", "SEPA-Lastschrift"),
-        ("Nein", "Bitte prüfen Sie Ihre Angaben"),
-    ]:
+    for message, next_question in DOG_TAX_STEPS:
         text = citizen.say(message)
         assert next_question in text, f"after {message!r}: {text}"
     match = REFERENCE.search(citizen.say("Ja, absenden"))
@@ -245,7 +218,7 @@ def test_an_oversized_update_is_refused_with_413(telegram: Telegram) -> None:
 def test_the_engine_log_holds_no_token_secret_chat_id_or_message_text(telegram: Telegram) -> None:
     citizen = Citizen(telegram)
     citizen.say("Mein Name ist Erika Mustermann, wann hat das Bürgerbüro geöffnet?")
-    log = (telegram.stack.state_dir / "rasa.log").read_text(encoding="utf-8", errors="replace")
+    log = log_text(telegram.stack)
     assert "KumpelTelegramInput" in log  # the channel is on, and this is its engine's log
     for secret in (TOKEN, SECRET, str(citizen.chat_id), "Mustermann"):
         assert secret not in log

@@ -12,25 +12,23 @@ from __future__ import annotations
 
 import re
 import secrets
-import sqlite3
 import string
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import httpx
 import pytest
 
 from bot.channels.messenger.identity import conversation_id
 from kumpel_stack.launcher import Stack
-from kumpel_stack.testing import make_stack
 from tests.channels.threema_fake import API_SECRET, GATEWAY_ID, Citizen, FakeThreemaGateway, encode, running_gateway
+
+from .channel_checks import DOG_TAX_STEPS, REFERENCE, all_logs, channel_stack, tracker_senders
 
 pytestmark = pytest.mark.integration
 
 ID_SECRET = "integration-channel-id-secret-threema-0123456789"
-REFERENCE = re.compile(r"\b(HST|HSA|WZS)-\d{4}-\d{6}\b")
 # How long one turn may take under load (the NLU and the action server on 2 shared cores).
 TURN_SECONDS = 90
 
@@ -57,9 +55,8 @@ def threema(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Threema]:
             "KUMPEL_THREEMA_SECRET": API_SECRET,
             "KUMPEL_THREEMA_PRIVATE_KEY": gateway.private_key,
             "KUMPEL_THREEMA_API_URL": gateway.url,
-            "KUMPEL_CHANNEL_ID_SECRET": ID_SECRET,
         }
-        with make_stack(tmp_path_factory.mktemp("threema"), **env) as stack:
+        with channel_stack(tmp_path_factory, "threema", env, id_secret=ID_SECRET) as stack:
             yield Threema(stack, gateway)
 
 
@@ -103,12 +100,6 @@ class Phone:
         raise AssertionError(f"no option with {title_part!r} in {self.last}")
 
 
-def tracker_senders(stack: Stack) -> set[str]:
-    path: Path = stack.state_dir / "tracker.db"
-    with sqlite3.connect(path) as db:
-        return {row[0] for row in db.execute("SELECT DISTINCT sender_id FROM events")}
-
-
 def test_a_knowledge_question_is_answered_with_its_source(threema: Threema) -> None:
     phone = Phone(threema)
     text = phone.say("Wann hat das Bürgerbüro geöffnet?", expect="Quelle:")
@@ -134,18 +125,7 @@ def test_a_dog_tax_registration_is_completed_to_its_reference_number(threema: Th
     text = phone.say("Ich möchte meinen Hund anmelden", expect="Datenschutzhinweis")
     assert re.search(r"^1\) Ja$", text, re.MULTILINE) and re.search(r"^2\) Nein$", text, re.MULTILINE), text
     phone.say("1", expect="Vor- und Nachname")
-    for message, next_question in [
-        ("Erika Mustermann", "Anschrift"),
-        ("Ostwall 12, 47798 Krefeld", "E-Mail"),
-        ("erika@example.de", "Wie heißt Ihr Hund"),
-        ("Bello, ein Labrador, Chip 276098100123456", "Landeshundegesetz"),
-        ("Nein", "geboren"),
-        ("03.04.2024", "Seit wann"),
-        ("15.11.2026", "bereits zur Hundesteuer angemeldet"),
-        ("0", "Ermäßigung oder Befreiung"),
-        ("Nein, keine", "SEPA-Lastschrift"),
-        ("Nein", "Bitte prüfen Sie Ihre Angaben"),
-    ]:
+    for message, next_question in DOG_TAX_STEPS:
         phone.say(message, expect=next_question)
     assert "Erika Mustermann" in phone.text and "111,32 EUR" in phone.text
     text = phone.say("Ja, absenden", expect="HST-")
@@ -176,7 +156,7 @@ def test_forged_replayed_or_oversized_callbacks_are_refused_and_reach_no_tracker
     assert citizen.replies() == []
     assert conversation_id("threema", citizen.threema_id, secret=ID_SECRET) not in tracker_senders(threema.stack)
     # Nothing of the callback reached the logs (the text never left the box: it was not decrypted).
-    log = "\n".join(path.read_text(errors="replace") for path in threema.stack.state_dir.rglob("*.log"))
+    log = all_logs(threema.stack)
     assert citizen.threema_id not in log
 
 

@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -24,8 +22,9 @@ import pytest
 from bot.channels.messenger.identity import conversation_id
 from bot.channels.messenger.signatures import hub_signature
 from kumpel_stack.launcher import Stack
-from kumpel_stack.testing import make_stack
 from tests.channels.fakes import RecordingServer
+
+from .channel_checks import DOG_TAX_STEPS, ID_SECRET, REFERENCE, channel_stack, log_text, tracker_senders
 
 pytestmark = pytest.mark.integration
 
@@ -33,9 +32,7 @@ APP_SECRET = "integration-app-secret"
 VERIFY_TOKEN = "integration-verify-token"
 ACCESS_TOKEN = "integration-access-token"
 PHONE_NUMBER_ID = "100200300400"
-ID_SECRET = "integration-channel-id-secret-0123456789abcdef"
 MESSAGES_PATH = f"/{PHONE_NUMBER_ID}/messages"
-REFERENCE = re.compile(r"\b(HST|HSA|WZS)-\d{4}-\d{6}\b")
 # How long one turn may take under load (the NLU and the action server on 2 shared cores).
 TURN_SECONDS = 90
 
@@ -65,9 +62,8 @@ def whatsapp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WhatsApp]:
             "KUMPEL_WHATSAPP_ACCESS_TOKEN": ACCESS_TOKEN,
             "KUMPEL_WHATSAPP_PHONE_NUMBER_ID": PHONE_NUMBER_ID,
             "KUMPEL_WHATSAPP_API_URL": graph.url,
-            "KUMPEL_CHANNEL_ID_SECRET": ID_SECRET,
         }
-        with make_stack(tmp_path_factory.mktemp("whatsapp"), **env) as stack:
+        with channel_stack(tmp_path_factory, "whatsapp", env) as stack:
             yield WhatsApp(stack, graph)
 
 
@@ -173,12 +169,6 @@ class Citizen:
         return [option for sent in self.last for option in options(sent)]
 
 
-def tracker_senders(stack: Stack) -> set[str]:
-    path: Path = stack.state_dir / "tracker.db"
-    with sqlite3.connect(path) as db:
-        return {row[0] for row in db.execute("SELECT DISTINCT sender_id FROM events")}
-
-
 def test_the_handshake_echoes_meta_s_challenge(whatsapp: WhatsApp) -> None:
     params = {"hub.mode": "subscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "987654321"}
     answer = httpx.get(whatsapp.webhook, params=params, timeout=30)
@@ -213,18 +203,7 @@ def test_a_dog_tax_registration_is_completed_to_its_reference_number(whatsapp: W
     citizen.say("Ich möchte meinen Hund anmelden", expect="Datenschutzhinweis")
     assert [option["id"] for option in citizen.options] == ["Ja", "Nein"]
     citizen.tap("Ja", expect="Vor- und Nachname")
-    for message, next_question in [
-        ("Erika Mustermann", "Anschrift"),
-        ("Ostwall 12, 47798 Krefeld", "E-Mail"),
-        ("erika@example.de", "Wie heißt Ihr Hund"),
-        ("Bello, ein Labrador, Chip 276098100123456", "Landeshundegesetz"),
-        ("Nein", "geboren"),
-        ("03.04.2024", "Seit wann"),
-        ("15.11.2026", "bereits zur Hundesteuer angemeldet"),
-        ("0", "Ermäßigung oder Befreiung"),
-        ("Nein, keine", "SEPA-Lastschrift"),
-        ("Nein", "Bitte prüfen Sie Ihre Angaben"),
-    ]:
+    for message, next_question in DOG_TAX_STEPS:
         citizen.say(message, expect=next_question)
     assert "Erika Mustermann" in citizen.text and "111,32 EUR" in citizen.text
     text = citizen.say("Ja, absenden", expect="HST-")
@@ -266,6 +245,6 @@ def test_no_phone_number_and_no_message_reaches_the_logs(whatsapp: WhatsApp) -> 
     raw = update(citizen.wa_id, {"type": "text", "text": {"body": "Ich heiße Erika Mustermann"}})
     assert whatsapp.post(raw, "sha256=" + "0" * 64).status_code == 403
     for name in ("rasa.log", "actions.log", "knowledge.log"):
-        log = (whatsapp.stack.state_dir / name).read_text("utf-8", "replace")
+        log = log_text(whatsapp.stack, name)
         assert citizen.wa_id not in log, name
         assert "Erika Mustermann" not in log, name
