@@ -606,18 +606,37 @@ async def long_conversation(system: System, workload: Workload, turns: int, time
     rng = random.Random(7)
     # A knowledge session is short; the long conversation chains them under one sender.
     turns_iter = itertools.chain.from_iterable(workload.session(rng) for _ in itertools.count())
+    window = min(20, max(1, turns // 2))
+    # Each process's CPU at the edges of the first and the last window (sampled between turns).
+    edges: dict[int, list[str]] = {}
+    for edge_index, edge in ((0, "first from"), (window, "first to"), (turns - window, "last from")):
+        edges.setdefault(edge_index, []).append(edge)
+    cpu: dict[str, dict[str, float]] = {}
     async with httpx.AsyncClient(timeout=timeout, trust_env=False) as client:
-        for turn in itertools.islice(turns_iter, turns):
+        for index, turn in enumerate(itertools.islice(turns_iter, turns)):
+            for edge in edges.get(index, []):
+                cpu[edge] = {name: cpu_ms(pid) for name, pid in system.pids.items()}
             started = time.perf_counter()
             kinds[(await send_turn(client, url, sender, turn, workload))[0]] += 1
             latencies.append((time.perf_counter() - started) * 1000)
-    window = min(20, max(1, turns // 2))
+    cpu["last to"] = {name: cpu_ms(pid) for name, pid in system.pids.items()}
     first = statistics.median(latencies[:window])
     last = statistics.median(latencies[-window:])
     replies = ", ".join(f"{kind} {count}" for kind, count in kinds.most_common())
+    per_turn = ", ".join(
+        f"{name} {(cpu['first to'][name] - cpu['first from'][name]) / window:.1f}"
+        f" -> {(cpu['last to'][name] - cpu['last from'][name]) / window:.1f}"
+        for name in system.pids
+        if all(name in cpu.get(edge, {}) for edge in ("first from", "first to", "last from"))
+    )
     return (
         f"{system.label:>10}: {turns} turns, p50 of turns 1-{window} {first:.0f} ms, "
         f"of turns {turns - window + 1}-{turns} {last:.0f} ms, ratio {last / first:.2f}; replies: {replies}"
+        + (
+            f"\n{'':>12}CPU ms per turn, turns 1-{window} -> {turns - window + 1}-{turns}: {per_turn}"
+            if per_turn
+            else ""
+        )
     )
 
 

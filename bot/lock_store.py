@@ -1,4 +1,8 @@
-"""A conversation lock that holds across several Rasa instances: one atomic Redis lock per conversation.
+"""Conversation locks that hold across processes: one atomic Redis lock per conversation, or a file lock.
+
+``FileLockStore`` (end of this module) is for one host without Redis: several Sanic workers of one
+Rasa (``KUMPEL_RASA_WORKERS``) share the SQLite tracker store and take the conversation's lock as an
+``flock`` on a file. The rest of this docstring is about Redis.
 
 Rasa 3.6's ``RedisLockStore`` keeps a *ticket list* per conversation in one Redis key and updates it
 with GET, change in Python, SET: two instances that take a ticket at the same moment both read the
@@ -39,7 +43,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
+import hashlib
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -63,6 +70,8 @@ DEFAULT_LOCK_LIFETIME_SECONDS = 20.0
 DEFAULT_WAIT_TIMEOUT_SECONDS = 30.0
 # How often a waiter asks Redis again; short, since a citizen's second message waits on it.
 POLL_INTERVAL_SECONDS = 0.05
+# How often a waiter tries a file lock again: the turn before it usually ends within tens of ms.
+FILE_LOCK_POLL_SECONDS = 0.01
 # Never wait forever on a Redis that stopped answering.
 SOCKET_TIMEOUT_SECONDS = 5.0
 
@@ -179,6 +188,104 @@ class AtomicRedisLockStore(LockStore):
         except RedisError as error:
             # Redis went away during the turn; the lock frees itself after its lifetime.
             logger.warning("conversation lock could not be released: %s", type(error).__name__)
+
+    # Rasa's ticket API, kept working for callers outside ``lock()``: there is no ticket list here.
+    def get_lock(self, conversation_id: str) -> TicketLock | None:
+        return None
+
+    def delete_lock(self, conversation_id: str) -> None:
+        return None
+
+    def save_lock(self, lock: TicketLock) -> None:
+        return None
+
+    def is_someone_waiting(self, conversation_id: str) -> bool:
+        return False
+
+
+# Conversations share this many lock files (by a hash of their id): a bounded directory, no file
+# ever deleted (deleting a lock file would let a waiter and a newcomer lock two different inodes).
+FILE_LOCK_STRIPES = 1024
+
+
+class FileLockStore(LockStore):
+    """Rasa lock store whose lock for a conversation is an ``flock`` on a file, for processes of one host.
+
+    ``flock`` locks belong to an open file, so two turns of one conversation exclude each other
+    whether they run in two Sanic workers or as two tasks of one; the kernel frees the lock of a
+    process that died, so there is no lifetime to tune. Two conversations whose ids hash to the same
+    stripe wait for each other's turn (one in ``FILE_LOCK_STRIPES`` pairs): slower, never wrong. File
+    names are hashes: a conversation id (a messenger's user id) is not written to the disk.
+
+    Configure it in endpoints.yml::
+
+        lock_store:
+          type: bot.lock_store.FileLockStore
+          directory: ${KUMPEL_RASA_LOCK_DIR}
+          wait_timeout_seconds: 30
+    """
+
+    def __init__(
+        self,
+        endpoint_config: EndpointConfig | None = None,
+        *,
+        directory: str | os.PathLike[str] | None = None,
+        wait_timeout_seconds: float = DEFAULT_WAIT_TIMEOUT_SECONDS,
+    ) -> None:
+        if endpoint_config is not None:
+            settings: dict[str, Any] = dict(endpoint_config.kwargs)
+            directory = settings.get("directory") or directory
+            wait_timeout_seconds = float(settings.get("wait_timeout_seconds") or wait_timeout_seconds)
+        if not directory or not str(directory).strip():
+            raise ValueError("lock store: directory must name a directory for the conversation locks")
+        if wait_timeout_seconds <= 0:
+            raise ValueError("wait_timeout_seconds must be positive")
+        self.directory = os.fspath(directory)
+        os.makedirs(self.directory, mode=0o700, exist_ok=True)
+        self.wait_timeout_seconds = wait_timeout_seconds
+        super().__init__()
+
+    def path(self, conversation_id: str) -> str:
+        digest = hashlib.sha256(conversation_id.encode("utf-8", "surrogatepass")).digest()
+        stripe = int.from_bytes(digest[:4], "big") % FILE_LOCK_STRIPES
+        return os.path.join(self.directory, f"conversation-{stripe:04d}.lock")
+
+    @asynccontextmanager
+    async def lock(
+        self,
+        conversation_id: str,
+        lock_lifetime: float = LOCK_LIFETIME,
+        wait_time_in_seconds: float = 1,
+    ) -> AsyncIterator[TicketLock]:
+        """Hold the conversation's lock for the body of the ``async with`` (Rasa's timing arguments are ignored).
+
+        Raises:
+            LockError: the lock stayed taken for ``wait_timeout_seconds``.
+        """
+        descriptor = os.open(self.path(conversation_id), os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            await self._acquire_file_lock(descriptor, conversation_id)
+            try:
+                yield TicketLock(conversation_id)
+            finally:
+                fcntl.flock(descriptor, fcntl.LOCK_UN)
+        finally:
+            os.close(descriptor)
+
+    async def _acquire_file_lock(self, descriptor: int, conversation_id: str) -> None:
+        # Non-blocking tries, polled: a blocking flock would stop this worker's event loop.
+        deadline = asyncio.get_running_loop().time() + self.wait_timeout_seconds
+        while True:
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                if asyncio.get_running_loop().time() >= deadline:
+                    raise LockError(
+                        f"Could not acquire lock for conversation_id '{conversation_id}' "
+                        f"within {self.wait_timeout_seconds:.0f} s."
+                    ) from None
+                await asyncio.sleep(FILE_LOCK_POLL_SECONDS)
 
     # Rasa's ticket API, kept working for callers outside ``lock()``: there is no ticket list here.
     def get_lock(self, conversation_id: str) -> TicketLock | None:

@@ -46,6 +46,14 @@ Two more, so that trouble with the conversation store (Redis, several instances)
    sets one unless the client sent its own) is stored with that id as its message id; a turn whose
    id the conversation already holds is not run again but answered with the replies stored after it.
    It costs one more tracker load per REST turn behind the balancer, under the conversation's lock.
+
+One that changes what the action server is sent, not what it answers:
+
+7. ``action_payload_bounded``: ``RemoteAction`` posts ``tracker.current_state(EventVerbosity.ALL)``,
+   every event of the tracker, serialised to JSON for each custom action. The action server now gets
+   the tracker state (slots, latest message, active form, paused) complete and only the events it
+   reads: the latest user turn on, plus the active form's activation event
+   (``bot.bounded_tracker.action_payload_events``).
 """
 
 from __future__ import annotations
@@ -274,6 +282,30 @@ def _patch_store_unavailable_apology() -> None:
     Agent.handle_message = handle
 
 
+def _patch_action_payload_bounded() -> None:
+    import rasa
+    from rasa.core.actions.action import RemoteAction
+    from rasa.shared.core.trackers import EventVerbosity
+
+    from bot.bounded_tracker import action_payload_events
+
+    def _action_call_format(self: RemoteAction, tracker: Any, domain: Any) -> dict[str, Any]:
+        # As Rasa 3.6's RemoteAction._action_call_format, but with the bounded events.
+        tracker_state = tracker.current_state(EventVerbosity.NONE)
+        tracker_state["events"] = [event.as_dict() for event in action_payload_events(tracker)]
+        result: dict[str, Any] = {
+            "next_action": self._name,
+            "sender_id": tracker.sender_id,
+            "tracker": tracker_state,
+            "version": rasa.__version__,
+        }
+        if not self._is_selective_domain_enabled() or domain.does_custom_action_explicitly_need_domain(self.name()):
+            result["domain"] = domain.as_dict()
+        return result
+
+    RemoteAction._action_call_format = _action_call_format
+
+
 # name -> (installer, what it does, for the log line)
 PATCHES: dict[str, tuple[Callable[[], None], str]] = {
     "remote_action_validation": (
@@ -281,6 +313,10 @@ PATCHES: dict[str, tuple[Callable[[], None], str]] = {
         "action server replies validated with one prebuilt JSON schema validator",
     ),
     "event_type_lookup": (_patch_event_type_lookup, "stored event types resolved through a cache"),
+    "action_payload_bounded": (
+        _patch_action_payload_bounded,
+        "the action server gets the tracker state and the latest turn's events, not every event",
+    ),
     "action_unavailable_apology": (
         _patch_action_unavailable_apology,
         f"a failed custom action answers with {RESPONSE} instead of silence",

@@ -270,7 +270,9 @@ class KumpelSocketIOInput(SocketIOInput):
             current = agent()
             if not is_new and current is not None and current.tracker_store is not None:
                 try:
-                    tracker = await current.tracker_store.retrieve(session_id)
+                    # The whole conversation: ``retrieve`` gives only the last turns (bot.bounded_tracker);
+                    # history_messages picks the latest session. Once per (re)connect, not per turn.
+                    tracker = await current.tracker_store.retrieve_full_tracker(session_id)
                 except ConversationStoreUnavailable:  # logged by bot.patches; the widget gets no history
                     tracker = None
                 if tracker is not None:

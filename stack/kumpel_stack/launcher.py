@@ -62,6 +62,20 @@ BASE_ENV = {
 # Each venv finds its code through its installed packages; a PYTHONPATH inherited from the caller
 # (possibly meant for the other venv's Python) would mix the two.
 DROPPED_ENV = ("PYTHONPATH",)
+# Sanic workers of the Rasa engine (KUMPEL_RASA_WORKERS). Each loads the model (about 0.5 GB RSS) and
+# they share the two cores with the knowledge service and the action server: one measured best
+# (bench/load.py, see the README). More need a cross-process lock store: endpoints.yml's file lock
+# store or bot/endpoints.redis.yml's Redis lock; with several, socket.io's polling transport needs
+# sticky routing (the widget tries the websocket first).
+DEFAULT_RASA_WORKERS = 1
+
+
+def rasa_workers(env: dict[str, str]) -> int:
+    """The configured number of Rasa workers; a clear error for anything but a positive integer."""
+    value = env.get("KUMPEL_RASA_WORKERS", "").strip() or str(DEFAULT_RASA_WORKERS)
+    if not value.isdigit() or int(value) < 1:
+        raise RuntimeError(f"KUMPEL_RASA_WORKERS must be a positive whole number, not {value!r}")
+    return int(value)
 
 
 # Ports for our servers come from below Linux's ephemeral range (32768-60999 by default), where the
@@ -219,6 +233,8 @@ class Stack:
         env.setdefault("KUMPEL_DATABASE_URL", f"sqlite:///{self.state_dir / 'kumpel.db'}")
         env.setdefault("KUMPEL_TRACKER_DB", str(self.state_dir / "tracker.db"))
         env.setdefault("KUMPEL_RASA_ENDPOINTS", str(ROOT / "endpoints.yml"))
+        # The Sanic workers' conversation locks (endpoints.yml, bot.lock_store.FileLockStore).
+        env.setdefault("KUMPEL_RASA_LOCK_DIR", str(self.state_dir / "rasa-locks"))
         # Conversations (form answers included) are deleted after a day of silence by default.
         env.setdefault("KUMPEL_TRACKER_RETENTION_SECONDS", str(24 * 3600))
         # The action server proves itself to the knowledge service with this token; a fresh one
@@ -235,6 +251,9 @@ class Stack:
         env["KUMPEL_RASA_URL"] = self.rasa_url
         env["SANIC_HOST"] = self.host  # rasa-sdk binds 0.0.0.0 unless told
         env.update(self.extra_env)
+        # Rasa reads SANIC_WORKERS (rasa/core/utils.py number_of_sanic_workers); it keeps one worker
+        # with an in-memory lock store. The action server is rasa-sdk: it does not read it.
+        env["SANIC_WORKERS"] = str(rasa_workers(env))
         return env
 
     def _build(self) -> list[Process]:

@@ -17,6 +17,7 @@ from bot.settings import EngineSettings
 ALL = [
     "remote_action_validation",
     "event_type_lookup",
+    "action_payload_bounded",
     "action_unavailable_apology",
     "tracker_store_errors_raised",
     "resent_turn_answered_once",
