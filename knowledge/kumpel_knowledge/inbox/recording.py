@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 import secrets
+import threading
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
@@ -23,6 +25,12 @@ from .models import InboxItem, RateableAnswer
 # A rating comes seconds or minutes after the answer; two days covers a tab left open overnight.
 RATEABLE_HOURS = 48
 MAX_KEY = 300
+# Expired rateable questions are deleted by the daily ``kumpel-knowledge stats purge`` and, so that a
+# service without that job still forgets them within RATEABLE_HOURS and a few minutes, by the answer
+# route at most this often per process (in the answer's own transaction): not on every answer.
+EXPIRY_EVERY_SECONDS = 600.0
+_expiry_lock = threading.Lock()
+_next_expiry = 0.0  # time.monotonic() when the next answer deletes expired rateable questions
 
 
 def wording_key(question: str) -> str:
@@ -111,7 +119,8 @@ def record_answer(
     """Record what the bot missed in this answer; return the answer's rateable message id.
 
     An answer with an entry gets a random message id under which its scrubbed question is kept for
-    ``RATEABLE_HOURS`` (older ones are deleted here, so the table stays small without a job).
+    ``RATEABLE_HOURS`` (see ``EXPIRY_EVERY_SECONDS`` for when older ones are deleted). The rows are
+    added and flushed, not committed: the answer route commits once for the whole answer.
     """
     kind = kind_of(answer, out_of_scope=out_of_scope, offered=offered, chosen=chosen)
     clean = scrub(question)[:2000].strip() if (kind or answer.entry) and not chosen else ""
@@ -122,7 +131,8 @@ def record_answer(
     if answer.status == "answer" and answer.entry:
         message_id = secrets.token_urlsafe(18)
         at = (now or datetime.now(UTC)).astimezone(UTC)
-        session.execute(delete(RateableAnswer).where(RateableAnswer.created_at < at - timedelta(hours=RATEABLE_HOURS)))
+        if _expiry_due():
+            delete_expired_rateable(session, at)
         session.add(
             RateableAnswer(
                 message_id=message_id,
@@ -134,8 +144,25 @@ def record_answer(
             )
         )
     if kind is not None or message_id is not None:
-        session.commit()
+        session.flush()  # a failed write shows here, not as a miscounted answer in the caller's savepoint
     return message_id
+
+
+def _expiry_due() -> bool:
+    global _next_expiry
+    with _expiry_lock:
+        now = time.monotonic()
+        if now < _next_expiry:
+            return False
+        _next_expiry = now + EXPIRY_EVERY_SECONDS
+        return True
+
+
+def delete_expired_rateable(session: Session, now: datetime) -> int:
+    """Delete the rateable questions older than ``RATEABLE_HOURS`` before ``now``; the caller commits."""
+    cutoff = now.astimezone(UTC) - timedelta(hours=RATEABLE_HOURS)
+    result = session.execute(delete(RateableAnswer).where(RateableAnswer.created_at < cutoff))
+    return int(getattr(result, "rowcount", 0) or 0)  # a CursorResult for a DELETE
 
 
 def record_thumbs_down(session: Session, message_id: str, entry_type: str, entry_id: str) -> InboxItem:

