@@ -7,7 +7,7 @@ KNOWLEDGE_VENV := .venv/knowledge/bin
 # kumpel-forms (forms/) runs in both, so both check it.
 KNOWLEDGE_CODE := knowledge/kumpel_knowledge knowledge/alembic forms/src/kumpel_forms tests/knowledge tests/browser \
 	bench/search_quality.py bench/search_latency.py bench/answer_bench.py bench/webchat_browser.py \
-	bench/answer_quality.py bench/scrub_quality.py bench/console_latency.py deploy/check.py
+	bench/answer_quality.py bench/scrub_quality.py bench/console_latency.py bench/knowledge_turn.py bench/xzufi_import.py bench/xzufi_generate.py deploy/check.py
 RASA_CODE := bot actions forms/src/kumpel_forms stack/kumpel_stack tests/bot tests/actions tests/forms tests/channels tests/nlu \
 	tests/integration tests/stack tests/production bench/nlu_eval.py bench/forms_bench.py bench/rest_latency.py bench/load.py
 

@@ -132,7 +132,14 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
     app.add_middleware(
         BodySizeLimitMiddleware,
         max_bytes=settings.knowledge_max_body_bytes,
-        path_limits={"/staff/import": import_limit, "/staff/import/apply": import_limit},
+        path_limits={
+            "/staff/import": import_limit,
+            "/staff/import/apply": import_limit,
+            "/staff/import/xzufi": import_limit,
+            # the files come back base64-encoded with "Übernehmen"
+            "/staff/import/xzufi/apply": import_limit * 4 // 3 + 64 * 1024,
+            "/api/v1/kb/import-xzufi": import_limit,
+        },
     )
     app.state.runtime = runtime
 

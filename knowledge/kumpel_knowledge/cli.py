@@ -1,4 +1,4 @@
-"""Command line ``kumpel-knowledge``: serve, kb import/export, db upgrade, users add, submissions purge, stats purge."""
+"""Command line ``kumpel-knowledge``: serve, kb import/import-xzufi/export, db upgrade, users add, purges."""
 
 from __future__ import annotations
 
@@ -99,6 +99,48 @@ def _kb_import_dry_run(path: Path) -> int:
     return 0
 
 
+def _kb_import_xzufi(args: argparse.Namespace) -> int:
+    from .kb.xzufi.sync import apply_sync, plan_sync, read_export
+    from .staff.auth import StaffIdentity
+
+    paths = [Path(p) for p in args.paths]
+    with _session() as session:
+        try:
+            export = read_export(session, paths)
+            if args.dry_run:
+                plan = plan_sync(session, export)
+            else:
+                plan = apply_sync(session, export, StaffIdentity("kumpel-knowledge (CLI)", "admin")).plan
+        except ValueError as exc:  # XzufiError (reader) and XzufiSyncError both list every problem
+            refused = "would be refused" if args.dry_run else "refused, nothing was written"
+            errors: list[str] = list(getattr(exc, "errors", None) or [str(exc)])
+            print(f"XZuFi import {refused} ({len(errors)} errors):", file=sys.stderr)
+            for error in errors:
+                print(f"  {error}", file=sys.stderr)
+            return 1
+    symbols = {"add": "+", "change": "~", "remove": "-"}
+    for planned in plan.entries:
+        if planned.action in symbols:
+            fields = f" ({', '.join(planned.fields)})" if planned.action == "change" else ""
+            print(f"{symbols[planned.action]} {planned.kind}/{planned.id}{fields}")
+    for planned in plan.of("deleted_locally"):
+        print(f"x {planned.kind}/{planned.id}: deleted locally, stays deleted")
+    for item in plan.shadowed:
+        print(
+            f"! {item.kind}/{item.id} {item.field}: the local override is kept; the official text changed "
+            f"from {item.old_official[:80]!r} to {item.new_official[:80]!r}"
+        )
+    counts = plan.counts
+    summary = (
+        f"{counts['add']} added, {counts['change']} changed, {counts['remove']} removed, "
+        f"{counts['unchanged']} unchanged, {counts['shadowed']} shadowed by local overrides, "
+        f"{counts['deleted_locally']} kept deleted locally, "
+        f"{counts['skipped_outside_region']} objects outside the town skipped"
+    )
+    print(("dry run, nothing was written: " if args.dry_run else "XZuFi import done: ") + summary)
+    return 0
+
+
 def _kb_export(args: argparse.Namespace) -> int:
     from .kb.interchange import export_path
 
@@ -138,9 +180,12 @@ def _submissions_purge(args: argparse.Namespace) -> int:
 
 
 def _stats_purge(args: argparse.Namespace) -> int:
+    from .inbox.retention import purge as purge_rateable
     from .stats.retention import purge
 
     print(purge(dry_run=args.dry_run))
+    # The same daily job forgets the questions kept for ratings (48 h), off the answer's hot path.
+    print(purge_rateable(dry_run=args.dry_run))
     return 0
 
 
@@ -162,6 +207,17 @@ def main(argv: list[str] | None = None) -> int:
         "--dry-run", action="store_true", help="only report what would be added or changed (entry and field)"
     )
     kb_import.set_defaults(func=_kb_import)
+    kb_xzufi = kb.add_parser(
+        "import-xzufi",
+        help="sync services and offices from XZuFi 2.2 XML / PVOG JSON files (all or nothing; local overrides win)",
+    )
+    kb_xzufi.add_argument("paths", nargs="+", metavar="PATH", help="XZuFi XML or PVOG JSON pages of one export")
+    kb_xzufi.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="only report what would be added, changed, removed and which local overrides shadow a change",
+    )
+    kb_xzufi.set_defaults(func=_kb_import_xzufi)
     kb_export = kb.add_parser("export", help="export to a .yaml/.json file or a folder")
     kb_export.add_argument("path")
     kb_export.set_defaults(func=_kb_export)
@@ -186,7 +242,9 @@ def main(argv: list[str] | None = None) -> int:
     purge.set_defaults(func=_submissions_purge)
 
     stats = commands.add_parser("stats", help="dashboard counts").add_subparsers(dest="stats", required=True)
-    stats_purge = stats.add_parser("purge", help="delete dashboard events past KUMPEL_STATS_RETENTION_DAYS (daily)")
+    stats_purge = stats.add_parser(
+        "purge", help="delete dashboard events past KUMPEL_STATS_RETENTION_DAYS and expired rateable questions (daily)"
+    )
     stats_purge.add_argument("--dry-run", action="store_true", help="only count what would be deleted")
     stats_purge.set_defaults(func=_stats_purge)
 

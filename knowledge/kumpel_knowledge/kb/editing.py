@@ -21,6 +21,7 @@ from .index import KnowledgeIndex
 from .models import Faq, Notice, Office, Service
 from .municipality import municipality
 from .versions import EntryVersion, changed_fields
+from .xzufi import overrides
 
 Kind = Literal["services", "offices", "faqs", "notices"]
 KINDS: tuple[Kind, ...] = ("services", "offices", "faqs", "notices")
@@ -133,6 +134,9 @@ def save_entry(
     row = UPSERT[kind](session, clean)
     session.flush()
     new = TO_ENTRY[kind](row)
+    # An imported entry: what now differs from the official value is a local override that wins in
+    # later imports (``kb/xzufi/overrides.py``); a local entry is left as it is.
+    overrides.record_staff_edit(session, user, kind, new)
     version = record_change(session, user, kind, entry_id, old, new, reverted_from)
     session.commit()
     if kind != "notices":  # notices are no search documents; the answer reads them per question
@@ -147,6 +151,7 @@ def delete_entry(session: Session, index: KnowledgeIndex, user: StaffIdentity, k
         return False
     old = TO_ENTRY[kind](row)
     session.delete(row)
+    overrides.forget(session, user, kind, entry_id)  # an imported entry: the next import keeps it deleted
     record_change(session, user, kind, entry_id, old, None, None)
     session.commit()
     if kind != "notices":

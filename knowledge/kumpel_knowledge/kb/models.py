@@ -10,7 +10,19 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, cast
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint, select
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    select,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from ..core.db import Base, utcnow
@@ -172,3 +184,49 @@ class Municipality(Base):
     # The town's postcodes (5-digit strings): the chat forms accept addresses with these only.
     postcodes: Mapped[list[Any]] = mapped_column(JSON, default=list)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class ImportedEntry(Base):
+    """Where an imported service or office came from, and its official values as last imported.
+
+    The entry tables hold what the bot serves (official values, or the staff's override where there
+    is one); this row keeps the official side apart, so a later import can tell an official change
+    from a local one (``kb/xzufi/sync.py``) and staff can see what the state's editors wrote.
+    """
+
+    __tablename__ = "imported_entries"
+
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)  # "services" or "offices"
+    entry_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    source: Mapped[str] = mapped_column(String(20), default="xzufi")
+    external_id: Mapped[str] = mapped_column(String(200), index=True)
+    # The official entry in interchange shape (kumpel-kb/1), as the last import read it.
+    official: Mapped[dict[str, Any]] = mapped_column(JSON)
+    imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    overrides: Mapped[list[EntryOverride]] = relationship(
+        back_populates="imported", cascade="all, delete-orphan", order_by="EntryOverride.field"
+    )
+
+
+class EntryOverride(Base):
+    """A field of an imported entry that staff changed locally: it wins over the official value."""
+
+    __tablename__ = "entry_overrides"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["kind", "entry_id"], ["imported_entries.kind", "imported_entries.entry_id"], ondelete="CASCADE"
+        ),
+        UniqueConstraint("kind", "entry_id", "field", name="uq_entry_override"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    entry_id: Mapped[str] = mapped_column(String(80))
+    field: Mapped[str] = mapped_column(String(40))
+    # The local value (interchange shape; None: staff emptied the field).
+    value: Mapped[Any] = mapped_column(JSON, nullable=True)
+    username: Mapped[str] = mapped_column(String(80))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    imported: Mapped[ImportedEntry] = relationship(back_populates="overrides")

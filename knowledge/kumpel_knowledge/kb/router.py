@@ -8,13 +8,15 @@ index in the same request, so the next search finds it.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, HTTPException, Path, Query, Response, status
+from fastapi import APIRouter, Body, Depends, File, Form, HTTPException, Path, Query, Response, UploadFile, status
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..core.deps import get_session
+from ..core.deps import get_session, get_settings_dep
+from ..core.settings import Settings
 from ..staff.auth import StaffIdentity, require_role
 from . import editing, interchange
 from .editing import MODELS, TO_ENTRY, Kind
@@ -60,6 +62,47 @@ def put_municipality(
         raise _invalid(exc) from exc
     response.status_code = status.HTTP_201_CREATED if saved.created else status.HTTP_200_OK
     return saved.entry
+
+
+@router.post("/import-xzufi")
+async def import_xzufi(
+    files: Annotated[list[UploadFile], File(description="XZuFi 2.2 XML files and/or PVOG JSON pages of one export")],
+    dry_run: Annotated[bool, Form()] = False,
+    session: Session = Depends(get_session),
+    index: KnowledgeIndex = Depends(get_index),
+    settings: Settings = Depends(get_settings_dep),
+    user: StaffIdentity = Depends(require_role("editor")),
+) -> dict[str, Any]:
+    """Sync services and offices from an XZuFi / PVOG export (editor): all or nothing, live at once.
+
+    The report lists what is (or with ``dry_run`` would be) added, changed (fields), removed, and
+    which local overrides now shadow a changed official text. 422 with every error, each naming
+    file, object and element; 413 above the import size limit (all files together).
+    """
+    limit = settings.knowledge_import_max_body_bytes
+    uploads: list[tuple[str, bytes]] = []
+    total = 0
+    for upload in files:
+        content = await upload.read(limit + 1 - total)
+        total += len(content)
+        if total > limit:
+            raise HTTPException(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, f"the files exceed {limit} bytes together")
+        uploads.append((upload.filename or "upload", content))
+    return await run_in_threadpool(_sync_uploads, session, index, user, uploads, dry_run)
+
+
+def _sync_uploads(
+    session: Session, index: KnowledgeIndex, user: StaffIdentity, uploads: list[tuple[str, bytes]], dry_run: bool
+) -> dict[str, Any]:
+    from .xzufi import sync  # the XML reader is loaded only for an import
+
+    try:
+        export = sync.read_uploads(session, uploads)
+        plan = sync.plan_sync(session, export) if dry_run else sync.apply_sync(session, export, user, index).plan
+    except ValueError as exc:  # XzufiError (reader), XzufiSyncError: every problem listed
+        session.rollback()
+        raise HTTPException(422, list(getattr(exc, "errors", None) or [str(exc)])) from exc
+    return {"dry_run": dry_run} | plan.as_dict()
 
 
 public_router = APIRouter(prefix="/api/v1", tags=["municipality"])

@@ -11,6 +11,8 @@ the editor does, ``kb/editing``), then the search index picks the changes up at 
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import json
 import re
@@ -26,6 +28,7 @@ from ...core.deps import get_session, get_settings_dep
 from ...core.settings import Settings
 from ...kb import editing, interchange
 from ...kb.index import KnowledgeIndex, get_index
+from ...kb.xzufi.sync import SyncPlan
 from ...staff import audit
 from ...staff.auth import StaffIdentity
 from ..core import ConsoleUser, NavItem, console_user, csrf_protected, flash, render
@@ -220,6 +223,181 @@ def import_apply(
         request,
         user,
         f"Import übernommen: {counts['add']} neu, {counts['change']} geändert, {counts['remove']} entfernt.",
+    )
+    return RedirectResponse("/staff/import", status_code=303)
+
+
+# ---- XZuFi 2.2 / PVOG: a sync, where local overrides win (``kb/xzufi/sync.py``) ---------------------
+
+XZUFI_KINDS = {"services": "Leistung", "offices": "Stelle"}
+
+
+def _xzufi_errors(exc: ValueError) -> list[str]:
+    """The reader's and the sync's errors for staff: German where the problem is the town's profile."""
+    from ...kb.xzufi.sync import MissingRegionalKey
+
+    if isinstance(exc, MissingRegionalKey):
+        return [
+            "Im Stadtprofil fehlt der Regionalschlüssel (12 Ziffern). Er bestimmt, welche Leistungen zur Stadt "
+            "gehören; bitte tragen Sie ihn unter „Stadtprofil“ ein und prüfen Sie dann erneut."
+        ]
+    return [str(error) for error in (getattr(exc, "errors", None) or [str(exc)])]
+
+
+def _xzufi_digest(plan: SyncPlan) -> str:
+    """What the editor saw: the same files against the same knowledge base give the same digest."""
+    data = json.dumps(plan.as_dict(), sort_keys=True, default=str)
+    return hashlib.sha256(data.encode()).hexdigest()
+
+
+def _xzufi_report(plan: SyncPlan) -> dict[str, Any]:
+    def rows(action: str) -> list[dict[str, str]]:
+        return [
+            {
+                "section": XZUFI_KINDS.get(entry.kind, entry.kind),
+                "id": entry.id,
+                "fields": ", ".join(LABELS.get(entry.kind, {}).get(name, name) for name in entry.fields),
+            }
+            for entry in plan.of(action)
+        ]
+
+    shadowed = [
+        {
+            "section": XZUFI_KINDS.get(item.kind, item.kind),
+            "id": item.id,
+            "kind": item.kind,
+            "field": LABELS.get(item.kind, {}).get(item.field, item.field),
+            "old": item.old_official or "(leer)",
+            "new": item.new_official or "(leer)",
+            "local": item.local or "(leer)",
+        }
+        for item in plan.shadowed
+    ]
+    return {
+        "counts": plan.counts,
+        "groups": [
+            *((ACTION_LABELS[action], action, rows(action)) for action in ("add", "change", "remove")),
+            ("Von Ihnen gelöscht, bleibt gelöscht", "deleted_locally", rows("deleted_locally")),
+        ],
+        "shadowed": shadowed,
+        "complete": plan.complete,
+        "sources": list(plan.sources),
+        "writes": plan.writes,
+        "digest": _xzufi_digest(plan),
+    }
+
+
+def _xzufi_page(
+    request: Request,
+    user: ConsoleUser,
+    *,
+    errors: list[str] | None = None,
+    plan: SyncPlan | None = None,
+    uploads: list[tuple[str, bytes]] | None = None,
+    notice: str = "",
+    status_code: int = 200,
+) -> HTMLResponse:
+    context = {
+        "errors": errors or [],
+        "report": _xzufi_report(plan) if plan is not None else None,
+        # The files travel back with "Übernehmen" (the server keeps nothing between the steps);
+        # base64, since an XML file need not be UTF-8.
+        "files": [(name, base64.b64encode(content).decode()) for name, content in uploads or []],
+        "filenames": ", ".join(name for name, _ in uploads or []),
+        "notice": notice,
+    }
+    return render(request, "io/import_xzufi.html", context, user, status_code=status_code)
+
+
+@router.post("/import/xzufi")
+async def import_xzufi_dry_run(
+    request: Request,
+    files: list[UploadFile] | None = None,
+    _csrf: ConsoleUser = Depends(csrf_protected),
+    user: ConsoleUser = Depends(console_user("editor")),
+    session: Session = Depends(get_session),
+    settings: Settings = Depends(get_settings_dep),
+) -> HTMLResponse:
+    """The dry-run report of uploaded XZuFi XML / PVOG JSON files (one export); nothing is written."""
+    chosen = [upload for upload in files or [] if upload.filename]
+    if not chosen:
+        errors = ["Datei: Bitte wählen Sie eine oder mehrere XZuFi-Dateien (XML) oder PVOG-Seiten (JSON) aus."]
+        return _xzufi_page(request, user, errors=errors, status_code=422)
+    limit = settings.knowledge_import_max_body_bytes
+    uploads: list[tuple[str, bytes]] = []
+    total = 0
+    for upload in chosen:
+        content = await upload.read(limit + 1 - total)
+        total += len(content)
+        if total > limit:
+            errors = [f"Datei: Die Dateien sind zusammen größer als {limit // (1024 * 1024)} MiB."]
+            return _xzufi_page(request, user, errors=errors, status_code=413)
+        uploads.append((upload.filename or "upload", content))
+    return _xzufi_dry_run(request, user, session, uploads)
+
+
+def _xzufi_dry_run(
+    request: Request, user: ConsoleUser, session: Session, uploads: list[tuple[str, bytes]], notice: str = ""
+) -> HTMLResponse:
+    from ...kb.xzufi import sync  # the XML reader is loaded only for an import
+
+    try:
+        plan = sync.plan_sync(session, sync.read_uploads(session, uploads))
+    except ValueError as exc:
+        session.rollback()
+        return _xzufi_page(request, user, errors=_xzufi_errors(exc), uploads=uploads, status_code=422)
+    return _xzufi_page(request, user, plan=plan, uploads=uploads, notice=notice)
+
+
+@router.post("/import/xzufi/apply")
+async def import_xzufi_apply(
+    request: Request,
+    _csrf: ConsoleUser = Depends(csrf_protected),
+    user: ConsoleUser = Depends(console_user("editor")),
+    session: Session = Depends(get_session),
+    index: KnowledgeIndex = Depends(get_index),
+    settings: Settings = Depends(get_settings_dep),
+) -> Response:
+    """Apply the files of the dry run, all or nothing, if the knowledge base still gives the same report."""
+    from ...kb.xzufi import sync
+
+    # Each file comes back base64-encoded in one field (4/3 of its size); Starlette's default of 1 MiB
+    # per field would refuse an export the dry run accepted.
+    form = await request.form(max_part_size=settings.knowledge_import_max_body_bytes * 4 // 3 + 4)
+    names = [str(v) for v in form.getlist("filename")]
+    contents = [str(v) for v in form.getlist("content")]
+    digest = str(form.get("digest", ""))
+    try:
+        uploads = [
+            (name[:200], base64.b64decode(content, validate=True))
+            for name, content in zip(names, contents, strict=True)
+        ]
+    except (ValueError, binascii.Error):
+        uploads = []
+    if not uploads:
+        errors = ["Datei: Die Dateien sind nicht mehr vollständig. Bitte laden Sie sie erneut hoch."]
+        return _xzufi_page(request, user, errors=errors, status_code=422)
+    try:
+        export = sync.read_uploads(session, uploads)
+        plan = sync.plan_sync(session, export)
+    except ValueError:
+        return _xzufi_dry_run(request, user, session, uploads)
+    if _xzufi_digest(plan) != digest:
+        notice = (
+            "Die Wissensbasis wurde seit der Prüfung geändert. Bitte sehen Sie sich den neuen Bericht an "
+            "und übernehmen Sie dann erneut."
+        )
+        return _xzufi_page(request, user, plan=plan, uploads=uploads, notice=notice)
+    try:
+        report = sync.apply_sync(session, export, _staff(user), index)
+    except ValueError as exc:
+        return _xzufi_page(request, user, errors=_xzufi_errors(exc), uploads=uploads, status_code=422)
+    counts = report.counts
+    flash(
+        request,
+        user,
+        f"XZuFi-Import übernommen: {counts['add']} neu, {counts['change']} geändert, {counts['remove']} entfernt, "
+        f"{counts['shadowed']} lokale Änderungen beibehalten.",
     )
     return RedirectResponse("/staff/import", status_code=303)
 

@@ -23,6 +23,7 @@ from ...kb.editing import MODELS, TO_ENTRY, Kind
 from ...kb.index import KnowledgeIndex, get_index
 from ...kb.models import Office, Service
 from ...kb.municipality import holiday_region
+from ...kb.xzufi import overrides
 from ...staff.auth import StaffIdentity
 from ..core import ConsoleUser, NavItem, console_user, csrf_protected, flash, render
 from ..knowledge_forms import FIELDS, LABELS, entry_to_form, form_to_entry, german_errors
@@ -108,6 +109,8 @@ def _edit_page(
         "entry_id": entry_id,
         "choices": _choices(session),
         "handled": _handled_services(session, entry_id) if kind == "offices" and entry_id else [],
+        # An imported entry: where from, as of when, and which fields staff overrode locally.
+        "imported": overrides.view(session, kind, entry_id) if entry_id else None,
         "history_url": f"/staff/history/{kind}/{entry_id or 1}" if entry_id or kind == "municipality" else None,
     }
     return render(request, "knowledge/edit.html", context, user, status_code=status_code)
