@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from ..core.deps import get_runtime
 from ..core.settings import Settings
 from ..search import HybridSearch, SearchDoc
+from ..search.service_text import service_body
 from .models import Faq, Office, Service, find_entry
 
 log = logging.getLogger(__name__)
@@ -79,13 +80,22 @@ class KnowledgeIndex:
         return len(changed) + len(removed)
 
     def service_doc(self, service: Service) -> SearchDoc:
-        """A service as a search document: name, synonyms, summary."""
+        """A service as a search document: name, synonyms, summary; its other texts as running text."""
         return SearchDoc(
             id=service.id,
             type="service",
             title=service.name,
             texts=(service.name, *service.synonyms, service.summary),
             fields=("name", *(["synonym"] * len(service.synonyms)), "summary"),
+            leika_key=service.leika_key,
+            body=service_body(
+                description=service.description,
+                prerequisites=service.prerequisites,
+                documents=service.documents,
+                fees=service.fees,
+                deadlines=service.deadlines,
+                processing_time=service.processing_time,
+            ),
         )
 
     def office_doc(self, office: Office) -> SearchDoc:

@@ -1,7 +1,7 @@
 """Fusion weights, confidence model and decision thresholds per search mode.
 
 The numbers live in ``calibration.json`` next to this file; ``bench/search_quality.py --fit``
-refits them on the dev split of ``bench/data/questions.yml`` (never on the test split).
+refits them on the dev splits of both benchmark towns (never on a test split).
 The defaults below are only a fallback for a missing file.
 """
 
@@ -13,7 +13,21 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
-FEATURES = ("score", "margin", "dense", "bm25", "char", "coverage")
+# The confidence model's inputs (HybridSearch.features). The last five do not rest on the question's
+# words matching the entry's names: a town imported from an official export has no synonyms.
+FEATURES = (
+    "score",
+    "margin",
+    "dense",
+    "bm25",
+    "char",
+    "coverage",
+    "dense_z",
+    "dense_margin",
+    "dense_rank",
+    "lexical_rank",
+    "body",
+)
 
 
 @dataclass(frozen=True)
@@ -26,6 +40,8 @@ class ModeCalibration:
     bm25_weight: float
     char_weight: float
     dense_floor: float = 0.7
+    # Added to the fused score: weight of the whole-text signal (body, see engine).
+    body_weight: float = 0.0
     # Prior per entry type: FAQ entries are phrased as questions and so sit closer to any
     # question in embedding space; a small offset keeps them from crowding out services.
     faq_bias: float = 0.0

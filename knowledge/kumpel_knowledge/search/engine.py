@@ -6,14 +6,22 @@ Signals per entry (all in [0, 1]-ish):
   divided by the best the question could reach, so it reads "share of the question matched";
 - char: best cosine of character 3-5-gram TF-IDF between the question and one short text
   (name, synonym, question variant): robust to typos and to spelling without umlauts.
+- body: the share of the question's (rarity-weighted) words found anywhere in the entry's whole
+  text (name, synonyms, vocabulary, summary, description, documents, ...): an official export's
+  entry says in its running text what a citizen's words mean, where it has no synonyms;
 - coverage (one value per question): the share of the question's words, weighted by rarity,
   that the knowledge base knows at all. "Welche Aktie soll ich kaufen?" scores near 0: a
   strong hint that the question is out of scope, whatever entry ranks first.
 - office_cue (one value per question): 1 when the question asks who, where or how to reach
   someone ("Wen frage ich ...", "Wo finde ich ..."), which makes an office the likelier answer.
 
-The fused score ranks; a logistic model over (score, margin to the runner-up, signals)
-gives the confidence, and two thresholds decide answer / clarify / unknown.
+Before indexing, services and offices inherit citizens' words from the shared vocabulary
+(search/vocabulary.py), matched by LeiKa key or official name.
+
+The fused score ranks; a logistic model over (score, margin to the runner-up, signals, and
+features that do not rest on word overlap: how far the entry's dense score stands out of this
+question's distribution, its margin there, and the entry's rank in the dense and in the lexical
+ranking) gives the confidence, and two thresholds decide answer / clarify / unknown.
 
 Concurrency: readers take the current immutable ``_Snapshot`` (one attribute read);
 writers build a new snapshot under a lock and swap it in. A search never sees a
@@ -36,6 +44,7 @@ from rapidfuzz import fuzz, process
 from scipy import sparse
 
 from kumpel_knowledge.search import calibration as calibration_mod
+from kumpel_knowledge.search import vocabulary as vocabulary_mod
 from kumpel_knowledge.search.calibration import ModeCalibration
 from kumpel_knowledge.search.dense import DenseEncoder
 from kumpel_knowledge.search.german import asks_for_office, char_ngrams, fold, word_terms, words
@@ -48,6 +57,7 @@ from kumpel_knowledge.search.types import (
     TermMatch,
     TextMatch,
 )
+from kumpel_knowledge.search.vocabulary import Vocabulary
 
 log = logging.getLogger(__name__)
 MODES = ("hybrid", "lexical", "dense")
@@ -57,6 +67,7 @@ BM25_K1, BM25_B = 1.2, 0.5
 TITLE_REPEAT = 2  # the title counts twice in the bag of terms
 FUZZY_MIN_LEN, FUZZY_CUTOFF, FUZZY_WEIGHT = 5, 84.0, 0.7
 MAX_CLARIFY = 3
+SIGNALS = ("dense", "bm25", "char", "body", "coverage", "office_cue")
 
 
 @dataclass
@@ -67,6 +78,7 @@ class _Entry:
     word_ids: np.ndarray  # int32 term ids of the bag of terms
     word_tf: np.ndarray  # float32 counts
     char_rows: list[tuple[np.ndarray, np.ndarray]]  # per short text: (ids, counts)
+    body_ids: np.ndarray  # int32 ids of every term of the entry's whole text (each once)
     dense: np.ndarray | None  # (n_texts, dim)
 
 
@@ -77,7 +89,9 @@ class _Snapshot:
     n_word_terms: int
     word_matrix: sparse.csc_matrix | None  # docs x terms, BM25 weight / (k1 + 1)
     word_idf: np.ndarray
-    word_vocab_list: tuple[str, ...]
+    fuzzy_choices: dict[int, str]  # term id -> term, for typo lookup: terms of the bags only
+    body_matrix: sparse.csc_matrix | None  # docs x terms, 1 where the whole text has the term
+    body_idf: np.ndarray
     n_char_terms: int
     char_matrix: sparse.csc_matrix | None  # short texts x n-grams, l2-normalised TF-IDF
     char_idf: np.ndarray
@@ -127,6 +141,7 @@ class HybridSearch:
         calibration_path: Path | None = None,
         embedding_cache: str | Path | None = None,
         torch_threads: int | None = 1,
+        vocabulary: Vocabulary | None = None,
     ) -> None:
         """Create an empty index; nothing is loaded until the first rebuild or search.
 
@@ -137,6 +152,8 @@ class HybridSearch:
             embedding_cache: optional .npz file; ``rebuild`` reads entry embeddings from it and
                 writes them back, so a restart re-encodes only texts that changed.
             torch_threads: intra-op threads for the model (None: torch's default, all cores).
+            vocabulary: citizens' words entries inherit (default: the shipped shared vocabulary;
+                ``Vocabulary([])`` turns it off).
         """
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
@@ -145,6 +162,7 @@ class HybridSearch:
         self._calibration: ModeCalibration = calibration_mod.load(calibration_path or calibration_mod.CALIBRATION_FILE)[
             mode
         ]
+        self._vocabulary = vocabulary if vocabulary is not None else vocabulary_mod.load()
         self._write_lock = threading.RLock()
         self._entries: dict[str, _Entry] = {}
         self._word_vocab: dict[str, int] = {}
@@ -172,7 +190,7 @@ class HybridSearch:
 
     def rebuild(self, docs: Iterable[SearchDoc]) -> None:
         """Replace the whole index (e.g. at start or after an import)."""
-        docs = list(docs)
+        docs = [self._vocabulary.enrich(doc) for doc in docs]
         if self._encoder is not None and self._embedding_cache is not None and not self._cache_loaded:
             self._cache_loaded = True
             try:
@@ -194,6 +212,7 @@ class HybridSearch:
 
     def upsert(self, doc: SearchDoc) -> None:
         """Add or replace one entry; the next search sees it."""
+        doc = self._vocabulary.enrich(doc)
         dense = self._encode_docs([doc])[0]
         with self._write_lock:
             self._entries[doc.id] = self._analyse(doc, dense)
@@ -206,6 +225,7 @@ class HybridSearch:
         copy shares the encoder and the calibration; it has its own entries and vocabularies, so
         terms only the unsaved edit uses never reach the live index.
         """
+        doc = self._vocabulary.enrich(doc)
         dense = self._encode_docs([doc])[0]
         twin = copy.copy(self)
         twin._write_lock = threading.RLock()
@@ -250,11 +270,16 @@ class HybridSearch:
         char_rows = [self._term_ids(self._char_vocab, char_ngrams(t)) for t in texts if len(t) <= LONG_TEXT]
         if not char_rows:
             char_rows = [self._term_ids(self._char_vocab, char_ngrams(doc.title))]
-        return _Entry(doc, word_ids, word_tf, char_rows, dense)
+        whole = set(bag)
+        for text in doc.body:
+            whole.update(word_terms(text))
+        body_ids, _ = self._term_ids(self._word_vocab, sorted(whole))
+        return _Entry(doc, word_ids, word_tf, char_rows, body_ids, dense)
 
     def _assemble(self, entries: list[_Entry]) -> _Snapshot:
         n_docs = len(entries)
         n_words, n_chars = len(self._word_vocab), len(self._char_vocab)
+        vocab_terms = list(self._word_vocab)  # a term's id is its position
         types = np.array([e.doc.type for e in entries], dtype=object)
 
         # BM25 over bags of terms, one row per doc.
@@ -265,12 +290,27 @@ class HybridSearch:
             ids = np.concatenate([e.word_ids for e in entries]) if indptr[-1] else np.zeros(0, np.int32)
             tf = np.concatenate([e.word_tf for e in entries]) if indptr[-1] else np.zeros(0, np.float32)
             df = np.bincount(ids, minlength=n_words).astype(np.float32)
-            word_idf = np.log1p((n_docs - df + 0.5) / (df + 0.5)).astype(np.float32)
+            # A term in no bag (only in running text, or of a removed entry) is unknown to BM25.
+            word_idf = np.where(df > 0, np.log1p((n_docs - df + 0.5) / (df + 0.5)), 0.0).astype(np.float32)
             avg = float(lengths.mean()) or 1.0
             row_len = np.repeat(lengths, np.diff(indptr))
             sat = tf / (tf + BM25_K1 * (1 - BM25_B + BM25_B * row_len / avg))  # in (0, 1)
             weights = word_idf[ids] * sat
             word_matrix = sparse.csr_matrix((weights, ids, indptr), shape=(n_docs, n_words)).tocsc()
+            fuzzy_choices = {int(t): vocab_terms[t] for t in np.flatnonzero(df)}
+        else:
+            fuzzy_choices = {}
+
+        # Presence of each term in an entry's whole text, weighted by its rarity there.
+        body_matrix, body_idf = None, np.zeros(n_words, np.float32)
+        if n_docs:
+            indptr = np.concatenate([[0], np.cumsum([len(e.body_ids) for e in entries])])
+            ids = np.concatenate([e.body_ids for e in entries]) if indptr[-1] else np.zeros(0, np.int32)
+            df = np.bincount(ids, minlength=n_words).astype(np.float32)
+            body_idf = np.log1p((n_docs - df + 0.5) / (df + 0.5)).astype(np.float32)
+            body_matrix = sparse.csr_matrix(
+                (np.ones(len(ids), np.float32), ids, indptr), shape=(n_docs, n_words)
+            ).tocsc()
 
         # Character n-gram TF-IDF, one row per short text.
         char_matrix, char_idf = None, np.zeros(n_chars, np.float32)
@@ -305,7 +345,9 @@ class HybridSearch:
             n_word_terms=n_words,
             word_matrix=word_matrix,
             word_idf=word_idf,
-            word_vocab_list=tuple(self._word_vocab),
+            fuzzy_choices=fuzzy_choices,
+            body_matrix=body_matrix,
+            body_idf=body_idf,
             n_char_terms=n_chars,
             char_matrix=char_matrix,
             char_idf=char_idf,
@@ -327,13 +369,13 @@ class HybridSearch:
     ) -> tuple[dict[str, np.ndarray], np.ndarray | None, np.ndarray | None]:
         """The signals, plus the per-text dense and char similarities they were reduced from."""
         n = snap.size
-        out = {name: np.zeros(n, np.float32) for name in ("dense", "bm25", "char", "coverage", "office_cue")}
+        out = {name: np.zeros(n, np.float32) for name in SIGNALS}
         per_text: np.ndarray | None = None
         per_char_row: np.ndarray | None = None
         if n == 0:
             return out, per_text, per_char_row
         if self.mode != "dense":
-            out["bm25"], coverage = self._bm25(snap, query)
+            out["bm25"], coverage, out["body"] = self._bm25(snap, query)
             out["coverage"] = np.full(n, coverage, np.float32)
             per_char_row = self._char_rows(snap, query)
             if per_char_row is not None:
@@ -350,11 +392,12 @@ class HybridSearch:
             out["dense"] = np.maximum.reduceat(per_text, snap.dense_starts)
         return out, per_text, per_char_row
 
-    def _bm25(self, snap: _Snapshot, query: str) -> tuple[np.ndarray, float]:
-        """BM25 per doc as a share of the best the question could reach, and the coverage."""
+    def _bm25(self, snap: _Snapshot, query: str) -> tuple[np.ndarray, float, np.ndarray]:
+        """BM25 per doc as a share of the best the question could reach, the coverage, and the body signal."""
         terms = Counter(word_terms(query))
         if not terms or snap.word_matrix is None:
-            return np.zeros(snap.size, np.float32), 0.0
+            return np.zeros(snap.size, np.float32), 0.0, np.zeros(snap.size, np.float32)
+        body = self._body(snap, list(terms))
         unseen_idf = math.log1p((snap.size + 0.5) / 0.5)
         ids: list[int] = []
         weights: list[float] = []
@@ -370,17 +413,38 @@ class HybridSearch:
             best_possible += unseen_idf
             if len(term) >= FUZZY_MIN_LEN and not term.isdigit():
                 # A typo ("Persoanlausweis"): borrow the closest known term, at a discount.
-                match = process.extractOne(term, snap.word_vocab_list, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF)
+                match = process.extractOne(term, snap.fuzzy_choices, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF)
                 if match is not None:
                     ids.append(match[2])
                     weights.append(FUZZY_WEIGHT)
                     known_mass += FUZZY_WEIGHT * unseen_idf
         coverage = known_mass / best_possible
         if not ids:
-            return np.zeros(snap.size, np.float32), coverage
+            return np.zeros(snap.size, np.float32), coverage, body
         columns = snap.word_matrix[:, ids]
         scores = np.asarray(columns @ np.array(weights, np.float32)).ravel()
-        return (scores / best_possible).astype(np.float32), coverage
+        return (scores / best_possible).astype(np.float32), coverage, body
+
+    def _body(self, snap: _Snapshot, terms: list[str]) -> np.ndarray:
+        """Share of the question's terms (weighted by rarity) found anywhere in each entry's whole text."""
+        if snap.body_matrix is None:
+            return np.zeros(snap.size, np.float32)
+        unseen_idf = math.log1p((snap.size + 0.5) / 0.5)
+        ids, weights = [], []
+        total = 0.0
+        for term in terms:
+            term_id = self._word_vocab.get(term)
+            if term_id is not None and term_id < snap.n_word_terms:
+                weight = float(snap.body_idf[term_id])
+                ids.append(term_id)
+                weights.append(weight)
+            else:
+                weight = unseen_idf
+            total += weight
+        if not ids or total <= 0:
+            return np.zeros(snap.size, np.float32)
+        found = np.asarray(snap.body_matrix[:, ids] @ np.array(weights, np.float32)).ravel()
+        return (found / total).astype(np.float32)
 
     def _char_rows(self, snap: _Snapshot, query: str) -> np.ndarray | None:
         """Character n-gram cosine of the question to every short text (None: nothing in common)."""
@@ -416,6 +480,8 @@ class HybridSearch:
         if self.mode == "lexical":
             dense = np.zeros_like(dense)
         fused = cal.dense_weight * dense + cal.bm25_weight * signals["bm25"] + cal.char_weight * signals["char"]
+        if cal.body_weight and "body" in signals:
+            fused = fused + cal.body_weight * signals["body"]
         if len(snap.types) != len(fused):
             return fused
         office_bias = cal.office_bias
@@ -608,7 +674,7 @@ class HybridSearch:
             if not known:
                 if len(term) < FUZZY_MIN_LEN or term.isdigit():
                     continue
-                match = process.extractOne(term, snap.word_vocab_list, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF)
+                match = process.extractOne(term, snap.fuzzy_choices, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF)
                 if match is None:
                     continue
                 looked_up, typo_of = str(match[0]), term
@@ -620,11 +686,24 @@ class HybridSearch:
 
     @staticmethod
     def features(signals: dict[str, np.ndarray], fused: np.ndarray, i: int, best_other: float) -> dict[str, float]:
+        """The confidence model's inputs for candidate ``i`` (see calibration.FEATURES)."""
+        dense = signals["dense"]
+        lexical = signals["bm25"] + signals["char"]
+        others = np.delete(dense, i) if len(dense) > 1 else dense
+        spread = float(dense.std())
         return {
             "score": float(fused[i]),
             "margin": float(fused[i] - best_other) if np.isfinite(best_other) else float(fused[i]),
-            "dense": float(signals["dense"][i]),
+            "dense": float(dense[i]),
             "bm25": float(signals["bm25"][i]),
             "char": float(signals["char"][i]),
             "coverage": float(signals["coverage"][i]) if "coverage" in signals else 0.0,
+            # How far this entry stands out of the question's dense scores: e5 gives every German
+            # text a cosine near 0.8, so the level says little, the distance from the crowd much.
+            "dense_z": float((dense[i] - dense.mean()) / spread) if spread > 1e-6 else 0.0,
+            "dense_margin": float(dense[i] - others.max()) if len(others) else 0.0,
+            # Agreement of the two rankings: 1 for first place, 1/2 for second, ...
+            "dense_rank": 1.0 / (1 + int((dense > dense[i]).sum())) if spread > 1e-6 else 0.0,
+            "lexical_rank": 1.0 / (1 + int((lexical > lexical[i]).sum())) if lexical[i] > 0 else 0.0,
+            "body": float(signals["body"][i]) if "body" in signals else 0.0,
         }

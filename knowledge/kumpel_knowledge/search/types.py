@@ -22,9 +22,15 @@ class SearchDoc:
     type: DocType
     title: str
     texts: tuple[str, ...] = ()
-    # What each of ``texts`` is ("name", "synonym", "summary", "question"), for explanations
-    # only: the ranking never reads it. Shorter than ``texts`` (or empty) is fine.
+    # What each of ``texts`` is ("name", "synonym", "summary", "question", "vocabulary"), for
+    # explanations only: the ranking never reads it. Shorter than ``texts`` (or empty) is fine.
     fields: tuple[str, ...] = ()
+    # The service's LeiKa key: the shared vocabulary (search/vocabulary.py) is matched by it first.
+    leika_key: str | None = None
+    # The rest of the entry's text (description, documents, prerequisites, fees ...): searched as
+    # running text for the "body" signal only, so long official prose neither dilutes the name
+    # matches nor needs embedding.
+    body: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
