@@ -14,6 +14,7 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.knowledge_client import KnowledgeClient, KnowledgeServiceError
+from kumpel_forms.grammar import accusative
 
 logger = logging.getLogger(__name__)
 
@@ -41,5 +42,7 @@ class ActionGreet(Action):
         return "action_greet"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        dispatcher.utter_message(response="utter_greet", town=await town_in_sentence(self.client))
+        town = await town_in_sentence(self.client)
+        # The greeting says "für {town}": "für den Markt Hellbach", not "für der Markt Hellbach".
+        dispatcher.utter_message(response="utter_greet", town=accusative(town) or town)
         return []

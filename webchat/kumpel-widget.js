@@ -22,6 +22,7 @@
       launcher: "Chat mit Kumpel",
       title: "Kumpel",
       subtitle: "Digitaler Assistent der Stadt",
+      assistant: "Digitaler Assistent",
       close: "Chat schließen",
       deleteConversation: "Unterhaltung löschen",
       deleteShort: "Löschen",
@@ -60,6 +61,7 @@
       launcher: "Chat with Kumpel",
       title: "Kumpel",
       subtitle: "The city's digital assistant",
+      assistant: "Digital assistant",
       close: "Close chat",
       deleteConversation: "Delete conversation",
       deleteShort: "Delete",
@@ -103,6 +105,8 @@
     serverUrl: data.serverUrl || window.location.protocol + "//" + window.location.hostname + ":5005",
     socketPath: data.socketPath || "/socket.io/",
     feedbackUrl: data.feedbackUrl || new URL("/api/v1/feedback", scriptUrl).href,
+    // The town profile of the knowledge base names the town in the subtitle (issue 12: the town is data).
+    municipalityUrl: data.municipalityUrl || new URL("/api/v1/municipality", scriptUrl).href,
     title: data.title || t.title,
     subtitle: data.subtitle || t.subtitle,
     primaryColor: data.primaryColor || "#005ea8",
@@ -293,11 +297,23 @@
   var form = el("form", { className: "composer" }, [
     el("label", { for: ids.input, className: "visually-hidden", text: t.inputLabel }), input, sendButton,
   ]);
+  var subtitle = el("p", { className: "subtitle", text: config.subtitle });
+  // Without a data-subtitle of the page, the subtitle names the town of the knowledge base's profile:
+  // "Stadt Hellbach · Digitaler Assistent" (the profile's name, so "Gemeinde" or "Markt" as it is).
+  if (!data.subtitle && window.fetch) {
+    fetch(config.municipalityUrl, { headers: { Accept: "application/json" }, credentials: "omit" })
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (profile) {
+        var name = profile && typeof profile.name === "string" ? profile.name.trim() : "";
+        if (name) subtitle.textContent = name.slice(0, 80) + " · " + t.assistant;
+      })
+      .catch(function () { /* no profile: the generic subtitle stays */ });
+  }
   var panel = el("section", {
     id: ids.panel, className: "panel", role: "dialog", "aria-modal": "false", "aria-labelledby": ids.title, lang: lang, hidden: true,
   }, [
     el("header", { className: "header" }, [
-      el("div", { className: "heading" }, [el("h2", { id: ids.title, text: config.title }), el("p", { className: "subtitle", text: config.subtitle })]),
+      el("div", { className: "heading" }, [el("h2", { id: ids.title, text: config.title }), subtitle]),
       deleteButton, closeButton,
     ]),
     confirmBox, body, status, form,

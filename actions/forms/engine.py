@@ -25,6 +25,7 @@ from kumpel_forms import parsing
 
 # One field's parser lives in kumpel_forms.fields: the knowledge service re-checks submissions with it.
 from kumpel_forms.fields import CHOICE_TYPES, FREE_TEXT_TYPES, date_checked, expected, parse_field
+from kumpel_forms.grammar import InSentence
 from kumpel_forms.parsing import Invalid, ParseResult, Valid
 from kumpel_forms.spec import FieldSpec, FormSpec
 
@@ -125,11 +126,12 @@ def fill(text: str, town: dict[str, Any] | None, **extra: str) -> str:
             text,
         )
         text = re.sub(r"(\s+in|,)\s+\{city\}", "", text)
+    # Names in a sentence can be declined by the text: "an {town:acc}", "bei {office:dat}", "{town:cap}".
     values = _Visible(
-        town=str(facts.get("town") or UNKNOWN_TOWN),
+        town=InSentence(facts.get("town") or UNKNOWN_TOWN),
         city=str(facts.get("city") or UNKNOWN_CITY),
         email=str(facts.get("email") or ""),
-        office=str(facts.get("office") or UNKNOWN_OFFICE),
+        office=InSentence(facts.get("office") or UNKNOWN_OFFICE),
     )
     values.update(extra)
     try:

@@ -33,3 +33,8 @@ def test_the_greeting_names_the_town_of_the_profile() -> None:
 def test_without_a_profile_the_greeting_names_no_town() -> None:
     [message] = greet(404, {"detail": "no municipality profile yet"})
     assert message["town"] == UNKNOWN_TOWN
+
+
+def test_the_greeting_puts_the_town_in_the_case_after_fuer() -> None:
+    [message] = greet(200, {"name": "Markt Hellbach", "name_in_sentence": "der Markt Hellbach"})
+    assert message["town"] == "den Markt Hellbach"  # "Kumpel, der digitale Assistent für den Markt Hellbach"

@@ -616,7 +616,7 @@ MUSTERSTADT = engine.town_facts(
 
 def test_the_specs_texts_name_the_town_of_the_knowledge_base() -> None:
     state = engine.step(DOG_TAX, None, "start", today=TODAY, town=MUSTERSTADT).state
-    assert "Die Stadt Musterstadt (Steueramt)" in engine.prompt_for(DOG_TAX, state)["text"]
+    assert "Die Stadtverwaltung Musterstadt (Steueramt)" in engine.prompt_for(DOG_TAX, state)["text"]
     chat = Chat()
     chat.state = state
     chat.say("Ja")
@@ -632,7 +632,7 @@ def test_the_specs_texts_name_the_town_of_the_knowledge_base() -> None:
     assert chat.values["owner_postcode"] == "12347"
     closing = engine.submitted_text(DOG_TAX, chat.state, "HST-2026-000007")
     assert "Ihr Aktenzeichen lautet HST-2026-000007." in closing
-    assert "schickt Ihnen die Stadt Musterstadt per Post" in closing
+    assert "schickt Ihnen die Stadtverwaltung Musterstadt per Post" in closing
     assert "Fragen dazu beantwortet steuern@musterstadt.example" in closing
     assert "Krefeld" not in closing and "krefeld" not in closing
 

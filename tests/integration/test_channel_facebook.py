@@ -147,20 +147,20 @@ def test_a_knowledge_question_is_answered_with_its_source(messenger: Messenger) 
 
 def test_a_meinten_sie_choice_is_picked_by_its_quick_reply(messenger: Messenger) -> None:
     citizen = Citizen(messenger)
-    text = citizen.say("Wie werde ich mein altes Sofa los?")
+    text = citizen.say("Ich brauche was vom Amt wegen meinem Auto")
     assert "Meinten Sie" in text
     # Titles over Meta's 20 characters are numbered in the text; the quick replies carry the numbers.
-    [sperrmuell] = [r for r in citizen.quick_replies if "svc-sperrmuell" in r["payload"]]
-    answer = citizen.tap(sperrmuell["title"])
-    assert "Sperrmüll" in answer and "Quelle:" in answer, answer
+    [picked] = [r for r in citizen.quick_replies if "svc-fahrzeug-abmelden" in r["payload"]]
+    answer = citizen.tap(picked["title"])
+    assert "außer Betrieb" in answer and "Quelle:" in answer, answer
 
 
 def test_a_meinten_sie_choice_is_picked_by_a_typed_number(messenger: Messenger) -> None:
     citizen = Citizen(messenger)
-    citizen.say("Wie werde ich mein altes Sofa los?")
-    number = next(i for i, r in enumerate(citizen.quick_replies, start=1) if "svc-sperrmuell" in r["payload"])
+    citizen.say("Ich brauche was vom Amt wegen meinem Auto")
+    number = next(i for i, r in enumerate(citizen.quick_replies, start=1) if "svc-fahrzeug-abmelden" in r["payload"])
     answer = citizen.say(f"{number}.")
-    assert "Sperrmüll" in answer and "Quelle:" in answer, answer
+    assert "außer Betrieb" in answer and "Quelle:" in answer, answer
 
 
 def test_a_dog_tax_registration_is_completed_to_its_reference_number(messenger: Messenger) -> None:

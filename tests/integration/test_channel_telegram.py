@@ -156,21 +156,21 @@ def test_a_knowledge_question_is_answered_with_its_source(telegram: Telegram) ->
 
 def test_a_meinten_sie_choice_is_picked_by_its_button_and_the_callback_answered(telegram: Telegram) -> None:
     citizen = Citizen(telegram)
-    assert "Meinten Sie" in citizen.say("Wie werde ich mein altes Sofa los?")
-    [sperrmuell] = [b["text"] for b in citizen.buttons if "Sperrm" in b["text"]]
+    assert "Meinten Sie" in citizen.say("Ich brauche was vom Amt wegen meinem Auto")
+    [picked] = [b["text"] for b in citizen.buttons if "außer Betrieb" in b["text"]]
     answered_before = len(telegram.calls("answerCallbackQuery"))
-    text = citizen.tap(sperrmuell)
-    assert "Sperrmüll" in text and "Quelle:" in text, text
+    text = citizen.tap(picked)
+    assert "außer Betrieb" in text and "Quelle:" in text, text
     assert len(telegram.calls("answerCallbackQuery")) == answered_before + 1
 
 
 def test_a_meinten_sie_choice_is_picked_by_its_number(telegram: Telegram) -> None:
     citizen = Citizen(telegram)
-    citizen.say("Wie werde ich mein altes Sofa los?")
+    citizen.say("Ich brauche was vom Amt wegen meinem Auto")
     titles = [b["text"] for b in citizen.buttons]
-    number = next(i for i, title in enumerate(titles, start=1) if "Sperrm" in title)
+    number = next(i for i, title in enumerate(titles, start=1) if "außer Betrieb" in title)
     text = citizen.say(f"Nr. {number}")
-    assert "Sperrmüll" in text and "Quelle:" in text, text
+    assert "außer Betrieb" in text and "Quelle:" in text, text
 
 
 def test_a_dog_tax_registration_is_completed_to_its_reference_number(telegram: Telegram) -> None:

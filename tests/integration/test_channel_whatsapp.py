@@ -191,11 +191,11 @@ def test_a_knowledge_question_is_answered_with_its_source(whatsapp: WhatsApp) ->
 
 def test_a_meinten_sie_choice_is_picked_by_its_button(whatsapp: WhatsApp) -> None:
     citizen = Citizen(whatsapp)
-    citizen.say("Wie werde ich mein altes Sofa los?", expect="Meinten Sie")
-    sperrmuell = [option for option in citizen.options if "svc-sperrmuell" in option["id"]]
-    assert sperrmuell, json.dumps(citizen.last, ensure_ascii=False)
-    text = citizen.tap(sperrmuell[0]["title"], expect="Quelle:")
-    assert "Sperrmüll" in text, text
+    citizen.say("Ich brauche was vom Amt wegen meinem Auto", expect="Meinten Sie")
+    picked = [option for option in citizen.options if "svc-fahrzeug-abmelden" in option["id"]]
+    assert picked, json.dumps(citizen.last, ensure_ascii=False)
+    text = citizen.tap(picked[0]["title"], expect="Quelle:")
+    assert "außer Betrieb" in text, text
 
 
 def test_a_dog_tax_registration_is_completed_to_its_reference_number(whatsapp: WhatsApp) -> None:

@@ -95,12 +95,17 @@ def test_the_knowledge_base_answers_what_the_nlu_took_for_small_talk(
 ) -> None:
     conversation.say(message)
     assert "Dabei kann ich leider nicht helfen" not in conversation.text
+    if kumpel_payload(conversation)["status"] == "clarify":
+        # "Pass" written out no longer overrides a likelier candidate (the children's passport FAQ):
+        # the citizen gets the choice, one click away, not a refusal.
+        assert any(entry_id in button["payload"] for button in conversation.buttons), conversation.text
+        return
     assert CITATION.search(conversation.text)
     assert kumpel_payload(conversation)["entry"]["id"] == entry_id
 
 
 def test_likely_candidates_are_offered_with_a_plain_word_on_what_else_to_do(conversation: Conversation) -> None:
-    conversation.say("Wie werde ich mein altes Sofa los?")
+    conversation.say("Ich will mein altes Fahrrad loswerden")  # the NLU takes it for out of scope
     assert "Meinten Sie" in conversation.text
     assert any("svc-sperrmuell" in button["payload"] for button in conversation.buttons)
     assert "Wenn nichts davon passt" in conversation.text and "115" in conversation.text

@@ -25,21 +25,75 @@ from .hours import Closure, OfficeHours, to_local
 from .hours_text import describe_day, describe_now, weekly_overview
 from .models import UnansweredQuestion
 from .scrub import scrub
-from .topics import infer_topic, is_follow_up, subject_words
+from .topics import infer_topic, is_follow_up, subject_words, tokens, without_fact_words, without_personal_data
 from .types import Answer, AnswerInput, Entry
 
+# The entry types the search considers for a topic. A FAQ may answer a question of any topic: the
+# NLU hears "Wann wird die Hundesteuer abgebucht?" as opening hours and "Gibt es eine zentrale
+# Nummer für Behördenfragen?" as a contact question.
 TYPES_BY_TOPIC: dict[str, tuple[str, ...] | None] = {
     "service": ("service", "faq"),
     "fees": ("service", "faq"),
     "documents": ("service", "faq"),
-    "opening_hours": ("office", "service"),
-    "contact": ("office", "service"),
-    "office": ("office", "service"),
+    "opening_hours": ("office", "service", "faq"),
+    "contact": ("office", "service", "faq"),
+    "office": ("office", "service", "faq"),
     "faq": ("faq", "service"),
     "auto": None,
 }
 LOW_CONFIDENCE = 0.5
+# A named candidate that is not the question's whole subject settles a question back only when the
+# runner-up has less than this share of its confidence (clear_lead).
+RUNNER_UP_SHARE = 1 / 3
+# A fees or documents question back is settled by its leading candidate only from this confidence on
+# (set between an out-of-scope "Wie hoch ist der Benzinpreis?", 0.22, and "Welche Unterlagen brauche
+# ich für die Hundeanmeldung?", 0.46).
+FACT_LEAD_FLOOR = 0.4
 ARTICLE = re.compile(r"^(der|die|das|den|dem|des)\s+", re.IGNORECASE)
+
+
+def words_of(text: str) -> str:
+    """The text's words, folded and joined by single spaces ("Bürger-Büro!" -> "buerger buero")."""
+    return " ".join(re.findall(r"[a-z0-9]+", fold(text)))
+
+
+def clear_lead(hits: list[Any]) -> bool:
+    """True when the search's first candidate is far likelier than every other one.
+
+    A name written in a question that also says more ("Ich finde meinen Personalausweis nicht
+    mehr") settles a question back only then: with a close runner-up (the loss report) the rest of
+    the question may well be what it is about.
+    """
+    if not hits:
+        return False
+    top = float(hits[0].confidence)
+    return all(float(hit.confidence) < top * RUNNER_UP_SHARE for hit in hits[1:])
+
+
+def has_fact(entry: Entry, topic: str) -> bool:
+    """Whether the entry can answer a fees or documents question (a FAQ may answer anything)."""
+    if isinstance(entry, Faq):
+        return True
+    if isinstance(entry, Service):
+        return bool(entry.fees if topic == "fees" else entry.documents or entry.prerequisites)
+    return False
+
+
+def stem(word: str) -> str:
+    """A crude German stem for matching a fee label to a question ("Hunde" and "Hund")."""
+    return re.sub(r"(en|e|n|s)$", "", word) if len(word) > 3 else word
+
+
+def named_fee(fees: list[dict[str, Any]], question: str) -> dict[str, Any] | None:
+    """The fee whose label the question names word for word ("für zwei Hunde" -> "Zwei Hunde"),
+    the most specific one when several do; None when it names none."""
+    asked = {stem(word) for word in words_of(question).split()}
+    best: tuple[int, dict[str, Any]] | None = None
+    for fee in fees:
+        label = {stem(word) for word in tokens(str(fee.get("label", "")))}
+        if label and label <= asked and (best is None or len(label) > best[0]):
+            best = (len(label), fee)
+    return best[1] if best else None
 
 
 def entry_type(entry: Entry) -> str:
@@ -108,18 +162,19 @@ class AnswerEngine:
             if offered:
                 return None, 1.0, [SearchHit(e.id, entry_type(e), entry_title(e), 1.0, 1.0) for e in offered]
         types = TYPES_BY_TOPIC.get(request.topic)
-        result = self.index.search.search(request.question, types=types, k=5)
+        query = without_personal_data(scrub(request.question)) or request.question
+        result = self.index.search.search(query, types=types, k=5)
         # A candidate the citizen named outright settles a clarify, without a second search
         # (each search embeds its question: about half of an answer's time).
-        named = self._named_candidate(request.question, result)
+        named = self._named_candidate(query, result)
         if named is None and result.status != "answer":
             # Words about days and kinds of facts ("an Heiligabend", "offen") dilute the match.
-            reduced = subject_words(request.question)
-            if reduced and reduced != fold(request.question):
+            reduced = without_fact_words(query)
+            if reduced:
                 retry = self.index.search.search(reduced, types=types, k=5)
                 if retry.status == "answer" or (retry.status == "clarify" and result.status == "unknown"):
                     result = retry
-                    named = self._named_candidate(request.question, result)
+                    named = self._named_candidate(query, result)
         if named is not None:
             return named
         hits = list(result.hits)
@@ -130,8 +185,47 @@ class AnswerEngine:
         if context_entry is not None and result.status == "unknown":
             return context_entry, 0.5, []
         if result.status == "clarify" and hits:
+            settled = self._settled_by_fact(request.topic, request.question, hits[:3])
+            if settled is not None:
+                return settled, float(hits[0].confidence), []
             return None, float(hits[0].confidence), hits[:3]
         return None, float(hits[0].confidence) if hits else 0.0, []
+
+    def _settled_by_fact(self, topic: str, question: str, hits: list[Any]) -> Entry | None:
+        """The entry a question back can do without, because the fact asked for decides it.
+
+        - Contact and opening hours: when every candidate is served by the same office, its
+          contact or hours are the answer whichever candidate was meant.
+        - Fees: exactly one candidate has a fee that the question names ("für zwei Hunde").
+        - Fees and documents: the first candidate has the fact and clearly leads the others.
+        """
+        entries = [entry for entry in map(self._entry, (hit.id for hit in hits)) if entry is not None]
+        if len(entries) != len(hits) or not entries:
+            return None
+        # Only when the words ask for it: the NLU hears "Zu welchem Datum ..." as a contact question.
+        if topic in ("contact", "opening_hours", "office") and infer_topic(question, self.clock().date()) == topic:
+            offices = {self._office_of(entry) for entry in entries}
+            only = offices.pop() if len(offices) == 1 else None
+            return only
+        if topic == "fees":
+            naming = [e for e in entries if isinstance(e, Service) and named_fee(e.fees or [], question) is not None]
+            if len(naming) == 1:
+                return naming[0]
+        likely = float(hits[0].confidence) >= FACT_LEAD_FLOOR
+        if topic in ("fees", "documents") and likely and has_fact(entries[0], topic) and clear_lead(hits):
+            return entries[0]
+        return None
+
+    def _office_of(self, entry: Entry) -> Office | None:
+        """The office that serves an entry: itself, a service's responsible office, a FAQ's office."""
+        if isinstance(entry, Office):
+            return entry
+        if isinstance(entry, Service):
+            return self._responsible_office(entry)
+        if entry.office_id:
+            return self.session.get(Office, entry.office_id)
+        service = self.session.get(Service, entry.service_id) if entry.service_id else None
+        return self._responsible_office(service) if service is not None else None
 
     def _named_candidate(self, question: str, result: Any) -> tuple[Entry, float, list[Any]] | None:
         """The subject, if the search asks back and the citizen named one of its candidates."""
@@ -143,27 +237,46 @@ class AnswerEngine:
         return named, next((float(h.confidence) for h in result.hits if h.id == named.id), 0.0), []
 
     def _named_in_question(self, question: str, hits: list[Any]) -> Entry | None:
-        """The one candidate whose name or synonym the citizen wrote out ("das Bürgerbüro")."""
-        text = f" {' '.join(re.findall(r'[a-z0-9]+', fold(question)))} "
-        named = []
-        for hit in hits:
+        """The one candidate whose name or synonym the citizen wrote out ("das Bürgerbüro"), when that
+        settles what the question is about.
+
+        It does when the written names cover the question's whole subject ("Wann hat das Bürgerbüro
+        am Samstag auf?"), or when the candidate leads the search clearly (clear_lead). A name that
+        is only part of the question does not settle it otherwise: "Wo kann ich Fotos für den neuen
+        Pass machen?" names the passport ("Pass") but asks about photos.
+        """
+        subject = set(subject_words(question).split())
+        named = [
+            entry
+            for rank, entry, written in self._written_names(question, hits)
+            if subject <= written or (rank == 0 and clear_lead(hits))
+        ]
+        return named[0] if len(named) == 1 else None
+
+    def _written_names(self, question: str, hits: list[Any]) -> list[tuple[int, Entry, set[str]]]:
+        """The candidates (rank, entry, the words of their names) whose name or synonym the question
+        writes out; FAQs have no name to write."""
+        text = f" {words_of(question)} "
+        found: list[tuple[int, Entry, set[str]]] = []
+        for rank, hit in enumerate(hits):
             entry = self._entry(hit.id)
             if entry is None or isinstance(entry, Faq):
                 continue
             # "das Bürgerbüro" is how the entry is named in a sentence: the citizen's wording too.
             in_sentence = ARTICLE.sub("", getattr(entry, "name_in_sentence", "") or "")
-            names = [entry.name, *entry.synonyms, in_sentence]
-            if any(f" {' '.join(re.findall(r'[a-z0-9]+', fold(n)))} " in text for n in names if n.strip()):
-                named.append(entry)
-        return named[0] if len(named) == 1 else None
+            names = (words_of(name) for name in (entry.name, *entry.synonyms, in_sentence))
+            written = {word for name in names if name and f" {name} " in text for word in name.split()}
+            if written:
+                found.append((rank, entry, written))
+        return found
 
     # ---- replies ------------------------------------------------------------------------------
 
     def _record_unanswered(self, request: AnswerInput, status: str) -> None:
         question = scrub(request.question)[:2000]
         if question:
+            # Committed by the answer route with the answer's other records (one commit per answer).
             self.session.add(UnansweredQuestion(question=question, topic=request.topic, status=status))
-            self.session.commit()
 
     def _unknown(self, request: AnswerInput) -> Answer:
         self._record_unanswered(request, "unknown")
@@ -175,8 +288,10 @@ class AnswerEngine:
         )
 
     def _clarify(self, request: AnswerInput, hits: list[Any], confidence: float) -> Answer:
-        # A question back whose best candidate is this unlikely counts as not answered, for the staff.
-        unanswered = confidence < LOW_CONFIDENCE
+        # A question back whose best candidate is this unlikely counts as not answered, for the staff;
+        # not when the question writes out one candidate's name ("Unser Sohn braucht zum ersten Mal
+        # einen Pass"): the citizen then asked about it, and the choice is offered, never refused.
+        unanswered = confidence < LOW_CONFIDENCE and not self._written_names(request.question, hits)
         if unanswered:
             self._record_unanswered(request, "clarify")
         choices = [{"type": h.type, "id": h.id, "title": h.title} for h in hits]
@@ -193,7 +308,15 @@ class AnswerEngine:
 
     def _answer_about(self, subject: Entry, topic: str, question: str, now: datetime) -> Answer:
         if isinstance(subject, Faq):
-            return self._faq_answer(subject)
+            # "Wer ist für Sperrmüll zuständig?" found "Was gehört zum Sperrmüll?": the words ask for
+            # a contact or hours, so the FAQ's office answers about the FAQ's service.
+            office = self._office_of(subject) if topic in ("contact", "opening_hours", "office") else None
+            if office is None or infer_topic(question, now.date()) != topic:
+                return self._faq_answer(subject)
+            service = self.session.get(Service, subject.service_id) if subject.service_id else None
+            if topic == "opening_hours":
+                return self._hours_answer(office, service, question, now)
+            return self._contact_answer(office, service)
         if isinstance(subject, Office):
             if topic in ("contact", "office"):
                 return self._contact_answer(subject, None)
@@ -208,7 +331,7 @@ class AnswerEngine:
         if topic in ("contact", "office"):
             return self._contact_answer(self._responsible_office(service), service)
         if topic == "fees":
-            return self._fees_answer(service)
+            return self._fees_answer(service, question)
         if topic == "documents":
             return self._documents_answer(service)
         return self._service_answer(service)
@@ -245,7 +368,7 @@ class AnswerEngine:
         lines.append("Fragen Sie gern nach Unterlagen, Kosten oder Öffnungszeiten.")
         return self._result("\n".join(lines), service, service.name, service, office)
 
-    def _fees_answer(self, service: Service) -> Answer:
+    def _fees_answer(self, service: Service, question: str = "") -> Answer:
         office = self._responsible_office(service)
         if not service.fees:
             text = f"Zu den Kosten für „{service.name}“ ist nichts hinterlegt."
@@ -264,6 +387,12 @@ class AnswerEngine:
                 item += f" ({fee['note']})"
             items.append(item)
         text = f"Kosten für „{service.name}“:\n" + bullet_list(items)
+        asked = named_fee(service.fees, question)
+        if asked is not None and asked.get("amount_eur") is not None:
+            # "Was kostet die Hundesteuer für zwei Hunde?": that line first, the whole list after it.
+            amount = f"{euro(float(asked['amount_eur']))}" + (f" {asked['unit']}" if asked.get("unit") else "")
+            label = str(asked["label"])
+            text = f"{label[:1].upper()}{label[1:]}: {amount}.\n" + text
         if office is not None and any(fee.get("amount_eur") is None for fee in service.fees):
             text += f"\nDie genaue Höhe nennt Ihnen {office.name_in_sentence or office.name}"
             text += f" (Telefon {office.phone})." if office.phone else "."

@@ -20,14 +20,13 @@ from sqlalchemy.orm import Session
 
 from ..core.clock import Clock, system_clock
 from ..core.settings import Settings
-from ..core.text import fold
 from ..kb import editing
 from ..kb.index import KnowledgeIndex
 from ..kb.models import Faq, Office, Service
 from ..search.types import SearchExplanation
 from .engine import TYPES_BY_TOPIC, AnswerEngine
 from .hours import to_local
-from .topics import infer_topic, subject_words
+from .topics import infer_topic, without_fact_words
 from .types import Answer, AnswerInput, Topic
 
 EDITABLE_KINDS = editing.KINDS
@@ -110,11 +109,11 @@ def _preview(
     explanation = index.search.explain(question, types=types, k=5)
     engine = _RecordNothingEngine(session, index, settings, clock)
     retry, retry_used = None, False
-    reduced = subject_words(question)
+    reduced = without_fact_words(question)
     # The engine's own rule: a second search with the subject words only, unless the first one
     # answered or the citizen named one of its "Meinten Sie" candidates outright.
     named = engine._named_candidate(question, explanation.result)  # noqa: SLF001 - the engine's rule, not a copy
-    if named is None and explanation.result.status != "answer" and reduced and reduced != fold(question):
+    if named is None and explanation.result.status != "answer" and reduced:
         retry = index.search.explain(reduced, types=types, k=5)
         retry_used = retry.result.status == "answer" or (
             retry.result.status == "clarify" and explanation.result.status == "unknown"

@@ -37,7 +37,8 @@ def tokens(text: str) -> list[str]:
 # (plus days) is a follow-up about the entry in the conversation's context.
 TOPIC_WORDS = frozenset(
     tokens(
-        """kostet kosten kostenlos gebuehr gebuehren preis teuer bezahlen zahlen unterlagen dokumente
+        """kostet kosten kostenlos gebuehr gebuehren preis teuer bezahlen zahlen zahlt zahle bezahlt bezahle
+        hoch unterlagen dokumente
         mitbringen mitnehmen nachweise papiere oeffnungszeiten geoeffnet offen oeffnet schliesst zeiten
         telefon telefonnummer nummer anrufen email mail adresse anschrift erreichen kontakt zustaendig
         termin online dauert dauer lange frist fristen samstag sonntag montag dienstag mittwoch donnerstag
@@ -59,12 +60,13 @@ _TOPIC_CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
         "opening_hours",
         re.compile(r"oeffnungszeit|geoeffnet|\boffen\b|oeffnet|\bzu\b\W*$|wann .*\b(auf|da)\b|schliesst|sprechzeit"),
     ),
-    ("fees", re.compile(r"kost|gebuehr|preis|teuer|\beuro\b|bezahlen|wie ?viel")),
+    ("fees", re.compile(r"kost|gebuehr|preis|\bteuer|\beuro\b|\b(be)?zahl(en|t|e)?\b|wie ?viel|wie hoch")),
     ("documents", re.compile(r"unterlagen|dokumente|mitbringen|mitnehmen|nachweis|brauche ich")),
     (
         "contact",
         re.compile(
-            r"telefon|nummer|anrufen|e-?mail|adresse|anschrift|\bwo (ist|finde|sitzt)|erreich|kontakt|zustaendig"
+            r"telefon|nummer|anrufen|e-?mail|\bmail\b|adresse|anschrift|\bwo (ist|finde|sitzt)|erreich|kontakt"
+            r"|zustaendig"
         ),
     ),
 )
@@ -88,6 +90,47 @@ def subject_words(question: str) -> str:
     return " ".join(t for t in tokens(question) if t not in TOPIC_WORDS and t not in DAY_WORDS and not t.isdigit())
 
 
+# Function words that change what a question means: a second search keeps them.
+NEGATIONS = frozenset(fold(w) for w in "nicht nichts kein keine keinen keinem keiner nie ohne".split())
+
+
+def without_fact_words(question: str) -> str | None:
+    """The question for a second search: without words about days and kinds of facts, which dilute
+    its match ("Hat das Bürgerbüro an Heiligabend offen?"), and without function words, but with its
+    negations ("Ich finde meinen Personalausweis nicht mehr" is a loss, not an application).
+    None when that leaves nothing or the question itself.
+    """
+    words = [
+        word
+        for word in re.findall(r"[a-z0-9]+", fold(question))
+        if word in NEGATIONS or (len(word) > 2 and word not in STOPWORDS and word not in TOPIC_WORDS)
+    ]
+    reduced = " ".join(word for word in words if word not in DAY_WORDS and not word.isdigit())
+    return reduced if reduced and reduced != fold(question) else None
+
+
 def is_follow_up(question: str) -> bool:
     """True when the question names no subject of its own ("Und was kostet das?", "Und am Samstag?")."""
     return not subject_words(question)
+
+
+_PLACEHOLDER = re.compile(r"\[[^\]\s]{1,20}\]")
+_SENTENCES = re.compile(r"(?<=[.!?])\s+")
+_SPACE_BEFORE_MARK = re.compile(r"\s+([,.;:!?])")
+INTRODUCTION_MAX_WORDS = 4  # "Ich heiße [Name]." / "Mein Name ist [Name]": a sentence that only says who
+
+
+def without_personal_data(scrubbed: str) -> str:
+    """The question as the search reads it: a scrubbed question (``scrub``) without its placeholders.
+
+    A name, address or IBAN says nothing about which service is meant, but as words no entry knows
+    they lower the coverage that tells an out-of-scope question ("Wann hat das Bürgerbüro offen? Ich
+    heiße Erika Mustermann." was refused). A short sentence that held personal data, such as a
+    self-introduction, goes as a whole; from a longer one only the placeholder goes.
+    """
+    kept = []
+    for sentence in _SENTENCES.split(scrubbed):
+        if _PLACEHOLDER.search(sentence) and len(_PLACEHOLDER.sub(" ", sentence).split()) <= INTRODUCTION_MAX_WORDS:
+            continue
+        kept.append(_SPACE_BEFORE_MARK.sub(r"\1", " ".join(_PLACEHOLDER.sub(" ", sentence).split())))
+    return " ".join(s for s in kept if s)
