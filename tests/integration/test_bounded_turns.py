@@ -22,6 +22,8 @@ import pytest
 from kumpel_stack.launcher import Stack
 from kumpel_stack.testing import Conversation, make_stack
 
+from .channel_checks import DOG_TAX_STEPS
+
 pytestmark = pytest.mark.integration
 
 REFERENCE = re.compile(r"\bHST-\d{4}-\d{6}\b")
@@ -97,17 +99,7 @@ def test_after_100_questions_the_form_and_a_follow_up_are_answered_as_in_a_fresh
     conversation.say("Wann hat das Bürgerbüro offen?")  # a question in the middle of the form
     assert "Bürgerbüro" in conversation.text and re.search(r"\d{1,2}:\d\d Uhr", conversation.text), conversation.text
     assert "Anschrift in Krefeld" in conversation.text  # the form asks the same question again
-    for message, next_question in [
-        ("Ostwall 12, 47798 Krefeld", "E-Mail"),
-        ("erika@example.de", "Wie heißt Ihr Hund"),
-        ("Bello, ein Labrador, Chip 276098100123456", "Landeshundegesetz"),
-        ("Nein", "geboren"),
-        ("03.04.2024", "Seit wann"),
-        ("15.11.2026", "bereits zur Hundesteuer angemeldet"),
-        ("0", "Ermäßigung oder Befreiung"),
-        ("Nein, keine", "SEPA-Lastschrift"),
-        ("Nein", "Bitte prüfen Sie Ihre Angaben"),
-    ]:
+    for message, next_question in DOG_TAX_STEPS[1:]:  # the name was given before the question
         conversation.say(message)
         assert next_question in conversation.text, f"after {message!r}: {conversation.text}"
     summary = conversation.text

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -37,6 +37,9 @@ from ..index import KnowledgeIndex
 from ..models import ImportedEntry, Office, Service
 from ..municipality import municipality
 from .overrides import SOURCE, TRACKED, as_text, deleted_locally, normalized, overridden, same
+
+if TYPE_CHECKING:
+    from .reader import XzufiExport
 
 Kind = Literal["services", "offices"]
 Key = tuple[str, str]  # (kind, entry id)
@@ -213,19 +216,7 @@ def read_export(session: Session, paths: Sequence[Any]) -> XzufiExportLike:
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
-@dataclass(frozen=True)
-class UploadedExport:
-    """An export read from uploads: as the reader returned it, its sources named as uploaded."""
-
-    services: list[dict[str, Any]]
-    offices: list[dict[str, Any]]
-    deletions: list[tuple[str, str]]
-    complete: bool
-    skipped_outside_region: int
-    sources: list[str]
-
-
-def read_uploads(session: Session, uploads: Sequence[tuple[str, bytes]]) -> UploadedExport:
+def read_uploads(session: Session, uploads: Sequence[tuple[str, bytes]]) -> XzufiExport:
     """Read uploaded export files (name, content), e.g. several PVOG pages, as one export.
 
     The reader takes files: the uploads are written to a private temporary folder under a safe name
@@ -248,20 +239,13 @@ def read_uploads(session: Session, uploads: Sequence[tuple[str, bytes]]) -> Uplo
         # "/tmp/kumpel-xzufi-x/001-pvog.json:3: ..." or "001-pvog.json: ..." -> "pvog.json..."
         upload_prefix = re.compile("^(?:" + re.escape(folder) + "/)?\\d{3}-")
         try:
-            export: XzufiExportLike = read_xzufi(paths, regional_key=key, fallback_url=_fallback_url(session))
+            export = read_xzufi(paths, regional_key=key, fallback_url=_fallback_url(session))
         except ValueError as exc:
             errors = getattr(exc, "errors", None)
             if isinstance(errors, list):
                 exc.errors = [upload_prefix.sub("", str(error)) for error in errors]  # type: ignore[attr-defined]
             raise
-    return UploadedExport(
-        services=export.services,
-        offices=export.offices,
-        deletions=export.deletions,
-        complete=export.complete,
-        skipped_outside_region=export.skipped_outside_region,
-        sources=[upload_prefix.sub("", Path(source).name) for source in export.sources],
-    )
+    return dataclasses.replace(export, sources=[upload_prefix.sub("", Path(source).name) for source in export.sources])
 
 
 # ---- planning -------------------------------------------------------------------------------------
