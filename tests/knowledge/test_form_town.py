@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
+from kumpel_knowledge.app import create_app
 from kumpel_knowledge.core.db import make_engine, make_session_factory
 from kumpel_knowledge.core.settings import Settings
 from kumpel_knowledge.kb.interchange import upsert_municipality
@@ -45,3 +46,13 @@ def test_another_towns_profile_changes_what_the_forms_say(kb_client: TestClient,
     assert town == {"town": "Stadt Hellbach", "city": "Hellbach", "postcodes": ["99001", "99002"],
                     "email": "info@hellbach.example", "office": "", "state": ""}  # fmt: skip
     assert kb_client.get("/api/v1/municipality").json()["postcodes"] == ["99001", "99002"]
+
+
+def test_the_widget_on_the_towns_own_site_may_read_the_profile_other_sites_may_not(kb_settings: Settings) -> None:
+    settings = kb_settings.model_copy(update={"cors_origins": "https://www.krefeld.de"})
+    with TestClient(create_app(settings)) as client:
+        own = client.get("/api/v1/municipality", headers={"Origin": "https://www.krefeld.de"})
+        assert own.status_code == 200 and own.json()["name"] == "Stadt Krefeld"
+        assert own.headers["access-control-allow-origin"] == "https://www.krefeld.de"
+        foreign = client.get("/api/v1/municipality", headers={"Origin": "https://evil.example"})
+        assert foreign.status_code == 200 and "access-control-allow-origin" not in foreign.headers

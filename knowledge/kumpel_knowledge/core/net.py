@@ -76,3 +76,11 @@ def client_address(request: Request, trusted: Sequence[IPNetwork]) -> str:
             return str(address)
         nearest = str(address)
     return nearest  # every hop is a proxy of ours: the left-most one is as close as we get
+
+
+def cors_headers(request: Request, allowed_origins: Iterable[str]) -> dict[str, str]:
+    """CORS headers for a page of the town's own site (``KUMPEL_CORS_ORIGINS``); none for other origins."""
+    origin = request.headers.get("origin", "").rstrip("/")
+    if origin and origin in allowed_origins:
+        return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
+    return {}

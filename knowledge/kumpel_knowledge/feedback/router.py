@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..core.deps import get_session, get_settings_dep
-from ..core.net import client_address
+from ..core.net import client_address, cors_headers
 from ..core.settings import Settings
 from ..inbox import recording as inbox
 from ..staff.auth import require_role
@@ -91,18 +91,10 @@ class SlidingWindowLimiter:
 limiter = SlidingWindowLimiter(RATE_LIMIT, RATE_WINDOW_SECONDS)
 
 
-def _cors_headers(request: Request, settings: Settings) -> dict[str, str]:
-    """CORS headers for a page of the city's own site (``KUMPEL_CORS_ORIGINS``); none for others."""
-    origin = request.headers.get("origin", "").rstrip("/")
-    if origin and origin in settings.allowed_origins:
-        return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
-    return {}
-
-
 @router.options("", include_in_schema=False)
 def preflight(request: Request, settings: Settings = Depends(get_settings_dep)) -> Response:
     """CORS preflight for widgets embedded on the city's own site (another origin)."""
-    headers = _cors_headers(request, settings)
+    headers = cors_headers(request, settings.allowed_origins)
     if not headers:
         return Response(status_code=403)
     headers.update(
@@ -124,7 +116,7 @@ def rate_answer(
     settings: Settings = Depends(get_settings_dep),
 ) -> FeedbackCreated:
     """Store one anonymous rating. 409 when this message was rated already, 429 when flooding."""
-    response.headers.update(_cors_headers(request, settings))
+    response.headers.update(cors_headers(request, settings.allowed_origins))
     # Behind the city's proxy every rating comes from the proxy: its X-Forwarded-For names the
     # citizen, but only a configured proxy's header counts (KUMPEL_TRUSTED_PROXIES), else anyone
     # escapes the limit by sending a new made-up address each time.

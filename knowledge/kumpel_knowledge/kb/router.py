@@ -10,12 +10,26 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, File, Form, HTTPException, Path, Query, Response, UploadFile, status
+from fastapi import (
+    APIRouter,
+    Body,
+    Depends,
+    File,
+    Form,
+    HTTPException,
+    Path,
+    Query,
+    Request,
+    Response,
+    UploadFile,
+    status,
+)
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..core.deps import get_session, get_settings_dep
+from ..core.net import cors_headers
 from ..core.settings import Settings
 from ..staff.auth import StaffIdentity, require_role
 from . import editing, interchange
@@ -109,8 +123,18 @@ public_router = APIRouter(prefix="/api/v1", tags=["municipality"])
 
 
 @public_router.get("/municipality")
-def public_municipality(session: Session = Depends(get_session)) -> dict[str, Any]:
-    """The town's public profile (name, contacts, privacy page): for the widget and the bot's texts."""
+def public_municipality(
+    request: Request,
+    response: Response,
+    session: Session = Depends(get_session),
+    settings: Settings = Depends(get_settings_dep),
+) -> dict[str, Any]:
+    """The town's public profile (name, contacts, privacy page): for the widget and the bot's texts.
+
+    A widget embedded on the town's own site (``KUMPEL_CORS_ORIGINS``) reads it across origins for its
+    subtitle; a plain GET needs no preflight.
+    """
+    response.headers.update(cors_headers(request, settings.allowed_origins))
     return _town_entry(session)
 
 
