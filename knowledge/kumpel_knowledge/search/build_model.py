@@ -258,11 +258,11 @@ def _write_model(packed: PackedE5, out: Path) -> None:
     missing = [m for m in missing if not m.endswith("position_ids") and not m.startswith("pooler.")]
     if missing or unexpected:
         raise RuntimeError(f"weights do not fit BertModel: missing={missing} unexpected={unexpected}")
-    bert.eval()  # type: ignore[no-untyped-call]  # transformers overrides Module.eval without annotations
+    bert.eval()  # type: ignore[no-untyped-call, unused-ignore]  # transformers overrides Module.eval without annotations
 
     with tempfile.TemporaryDirectory(prefix="e5-hf-") as hf_dir:
         bert.save_pretrained(hf_dir, safe_serialization=True)
-        fast = PreTrainedTokenizerFast(  # type: ignore[no-untyped-call]  # transformers: unannotated __init__
+        fast = PreTrainedTokenizerFast(  # type: ignore[no-untyped-call, unused-ignore]  # transformers: unannotated __init__
             tokenizer_object=build_tokenizer(packed),
             bos_token="<s>",
             eos_token="</s>",

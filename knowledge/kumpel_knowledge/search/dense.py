@@ -349,7 +349,7 @@ def _frozen_network(network: Any, tokenizer: Any) -> Callable[[Any, Any], Any] |
         with torch.inference_mode(False), torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # tracer warnings about Python control flow in the model
             # torch.jit.trace carries no annotations in torch's own code.
-            traced = torch.jit.trace(  # type: ignore[no-untyped-call]
+            traced = torch.jit.trace(  # type: ignore[no-untyped-call, unused-ignore]
                 network, (example["input_ids"], example["attention_mask"]), strict=False
             )
             frozen = torch.jit.optimize_for_inference(torch.jit.freeze(traced.eval()))
