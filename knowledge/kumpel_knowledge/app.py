@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from sqlalchemy import func, select
 
 from .answers import router as answers
+from .answers.scrub import warm_up as scrubber_warm_up
 from .console import router as console
 from .core import health
 from .core.clock import Clock, system_clock
@@ -61,6 +62,7 @@ def build_index(runtime: Runtime) -> None:
     index = KnowledgeIndex(runtime.settings)
     with runtime.sessions() as session:
         index.rebuild(session)
+    scrubber_warm_up()  # before ready: the first question does not wait for the name patterns
     runtime.index = index
     runtime.ready = True
     log.info("search index ready: %s", index.backend_name)

@@ -121,6 +121,15 @@ class AnswerEngine:
         self.index = index
         self.settings = settings
         self.clock = clock
+        self._scrubbed: dict[str, str] = {}
+        self._entries: dict[str, Entry | None] = {}
+
+    def scrubbed(self, text: str) -> str:
+        """``scrub(text)``, computed once per answer: the search, the unanswered record and the
+        inbox (``inbox.record_answer``) all read the same scrubbed question."""
+        if text not in self._scrubbed:
+            self._scrubbed[text] = scrub(text)
+        return self._scrubbed[text]
 
     # ---- entry point ------------------------------------------------------------------------
 
@@ -141,7 +150,14 @@ class AnswerEngine:
     # ---- finding what the question is about ---------------------------------------------------
 
     def _entry(self, entry_id: str | None) -> Entry | None:
-        return find_entry(self.session, entry_id) if entry_id else None
+        # Looked up once per answer: a FAQ's id misses the service and office tables first, and the
+        # same candidates are looked up again for names, facts and the reply (the session is this
+        # request's, with no write in between).
+        if not entry_id:
+            return None
+        if entry_id not in self._entries:
+            self._entries[entry_id] = find_entry(self.session, entry_id)
+        return self._entries[entry_id]
 
     def _context_entry(self, request: AnswerInput) -> Entry | None:
         # Opening hours and contact are about an office; other topics prefer the service.
@@ -162,7 +178,7 @@ class AnswerEngine:
             if offered:
                 return None, 1.0, [SearchHit(e.id, entry_type(e), entry_title(e), 1.0, 1.0) for e in offered]
         types = TYPES_BY_TOPIC.get(request.topic)
-        query = without_personal_data(scrub(request.question)) or request.question
+        query = without_personal_data(self.scrubbed(request.question)) or request.question
         result = self.index.search.search(query, types=types, k=5)
         # A candidate the citizen named outright settles a clarify, without a second search
         # (each search embeds its question: about half of an answer's time).
@@ -273,7 +289,7 @@ class AnswerEngine:
     # ---- replies ------------------------------------------------------------------------------
 
     def _record_unanswered(self, request: AnswerInput, status: str) -> None:
-        question = scrub(request.question)[:2000]
+        question = self.scrubbed(request.question)[:2000]
         if question:
             # Committed by the answer route with the answer's other records (one commit per answer).
             self.session.add(UnansweredQuestion(question=question, topic=request.topic, status=status))

@@ -148,7 +148,7 @@ def answer(
     )
     result = engine.answer(asked)
     response = AnswerResponse.model_validate(result, from_attributes=True)
-    response.message_id = _record(session, request, asked, result, settings, now=clock())
+    response.message_id = _record(session, request, asked, result, settings, engine, now=clock())
     if request.form:
         match = form_match(session, request.form, (result.entry or {}).get("id"), [c["id"] for c in result.choices])
         if match is not None:
@@ -157,7 +157,14 @@ def answer(
 
 
 def _record(
-    session: Session, request: AnswerRequest, asked: AnswerInput, result: Answer, settings: Settings, *, now: datetime
+    session: Session,
+    request: AnswerRequest,
+    asked: AnswerInput,
+    result: Answer,
+    settings: Settings,
+    engine: AnswerEngine,
+    *,
+    now: datetime,
 ) -> str | None:
     """Store what staff see of one answer in one commit; return its rateable message id.
 
@@ -175,6 +182,7 @@ def _record(
             offered=request.context.candidates,
             chosen=bool(request.entity_id),
             now=now,
+            scrub_text=engine.scrubbed,  # the question scrubbed once, for the search and the records
         )
         stats.record_answer(
             session,

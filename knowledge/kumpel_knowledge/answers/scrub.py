@@ -324,3 +324,9 @@ def scrub(text: str) -> str:
     for pattern in _first_name_patterns():
         text = pattern.sub(_name_unless_word, text)
     return text.strip()
+
+
+def warm_up() -> None:
+    """Build the name patterns and load the word lists now (at start-up): the first citizen's
+    answer would otherwise pay for them (the first-name pattern alone is built from thousands of names)."""
+    scrub("Erika Mustermann, Musterweg 1")

@@ -11,7 +11,7 @@ import re
 import secrets
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, select
@@ -115,15 +115,18 @@ def record_answer(
     offered: Sequence[str] = (),
     chosen: bool = False,
     now: datetime | None = None,
+    scrub_text: Callable[[str], str] = scrub,
 ) -> str | None:
     """Record what the bot missed in this answer; return the answer's rateable message id.
+
+    ``scrub_text``: the answer route passes the engine's, which has scrubbed the question already.
 
     An answer with an entry gets a random message id under which its scrubbed question is kept for
     ``RATEABLE_HOURS`` (see ``EXPIRY_EVERY_SECONDS`` for when older ones are deleted). The rows are
     added and flushed, not committed: the answer route commits once for the whole answer.
     """
     kind = kind_of(answer, out_of_scope=out_of_scope, offered=offered, chosen=chosen)
-    clean = scrub(question)[:2000].strip() if (kind or answer.entry) and not chosen else ""
+    clean = scrub_text(question)[:2000].strip() if (kind or answer.entry) and not chosen else ""
     if kind is not None and clean:
         candidates = [c["id"] for c in answer.choices] if answer.status == "clarify" else list(offered)
         _add(session, kind, clean, topic, candidates, answer.entry, now)

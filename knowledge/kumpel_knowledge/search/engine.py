@@ -38,6 +38,7 @@ from collections import Counter
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from rapidfuzz import fuzz, process
@@ -128,6 +129,33 @@ def _dense_texts(doc: SearchDoc) -> list[str]:
     if len(texts) > 1:
         texts.append(". ".join(texts)[:1500])
     return texts
+
+
+@dataclass(frozen=True)
+class _QueryStats:
+    """What the confidence features of every candidate share: one question's dense score distribution
+    and its lexical signal (computed per candidate, they were a tenth of a search's own time)."""
+
+    dense: np.ndarray
+    lexical: np.ndarray  # bm25 + char
+    mean: np.floating[Any]
+    spread: float  # std of the dense scores
+    first: np.floating[Any]  # the best dense score
+    second: np.floating[Any]  # the second best (equal to ``first`` on a tie); ``first`` with one entry
+
+    @classmethod
+    def of(cls, signals: dict[str, np.ndarray]) -> _QueryStats:
+        dense = signals["dense"]
+        top_two = np.partition(dense, len(dense) - 2)[-2:] if len(dense) > 1 else np.concatenate([dense, dense])
+        first = dense.max() if len(dense) else np.float32(0)
+        second = top_two.min() if len(top_two) else np.float32(0)
+        return cls(dense, signals["bm25"] + signals["char"], dense.mean(), float(dense.std()), first, second)
+
+    def best_other_than(self, i: int) -> np.floating[Any]:
+        """The best dense score of any entry but ``i`` (``i``'s own with a single entry)."""
+        if len(self.dense) <= 1:
+            return self.first
+        return self.second if self.dense[i] == self.first else self.first
 
 
 class HybridSearch:
@@ -536,9 +564,10 @@ class HybridSearch:
         candidates = np.argsort(-fused, kind="stable")[: max(k, MAX_CLARIFY, 2)]
         order = [int(i) for i in candidates if np.isfinite(fused[i])]
         hits = []
+        stats = _QueryStats.of(signals) if order else None  # once per question, not once per candidate
         for rank, i in enumerate(order):
             best_other = fused[order[1]] if rank == 0 and len(order) > 1 else fused[order[0]] if rank else 0.0
-            features = self.features(signals, fused, i, best_other)
+            features = self.features(signals, fused, i, best_other, stats)
             doc = snap.docs[i]
             hits.append(
                 SearchHit(doc.id, doc.type, doc.title, round(float(fused[i]), 4), round(cal.confidence(features), 4))
@@ -685,12 +714,19 @@ class HybridSearch:
         return tuple(matches)
 
     @staticmethod
-    def features(signals: dict[str, np.ndarray], fused: np.ndarray, i: int, best_other: float) -> dict[str, float]:
-        """The confidence model's inputs for candidate ``i`` (see calibration.FEATURES)."""
-        dense = signals["dense"]
-        lexical = signals["bm25"] + signals["char"]
-        others = np.delete(dense, i) if len(dense) > 1 else dense
-        spread = float(dense.std())
+    def features(
+        signals: dict[str, np.ndarray],
+        fused: np.ndarray,
+        i: int,
+        best_other: float,
+        stats: _QueryStats | None = None,
+    ) -> dict[str, float]:
+        """The confidence model's inputs for candidate ``i`` (see calibration.FEATURES).
+
+        ``stats``: the question's ``_QueryStats`` when several candidates are scored (the same values).
+        """
+        stats = stats or _QueryStats.of(signals)
+        dense, lexical, spread = signals["dense"], stats.lexical, stats.spread
         return {
             "score": float(fused[i]),
             "margin": float(fused[i] - best_other) if np.isfinite(best_other) else float(fused[i]),
@@ -700,8 +736,8 @@ class HybridSearch:
             "coverage": float(signals["coverage"][i]) if "coverage" in signals else 0.0,
             # How far this entry stands out of the question's dense scores: e5 gives every German
             # text a cosine near 0.8, so the level says little, the distance from the crowd much.
-            "dense_z": float((dense[i] - dense.mean()) / spread) if spread > 1e-6 else 0.0,
-            "dense_margin": float(dense[i] - others.max()) if len(others) else 0.0,
+            "dense_z": float((dense[i] - stats.mean) / spread) if spread > 1e-6 else 0.0,
+            "dense_margin": float(dense[i] - stats.best_other_than(i)) if len(dense) else 0.0,
             # Agreement of the two rankings: 1 for first place, 1/2 for second, ...
             "dense_rank": 1.0 / (1 + int((dense > dense[i]).sum())) if spread > 1e-6 else 0.0,
             "lexical_rank": 1.0 / (1 + int((lexical > lexical[i]).sum())) if lexical[i] > 0 else 0.0,
