@@ -36,6 +36,7 @@ from . import editing, interchange
 from .editing import MODELS, TO_ENTRY, Kind
 from .index import KnowledgeIndex, get_index
 from .municipality import municipality
+from .uploads import read_within
 
 router = APIRouter(prefix="/api/v1/kb", tags=["curation"])
 
@@ -94,14 +95,9 @@ async def import_xzufi(
     file, object and element; 413 above the import size limit (all files together).
     """
     limit = settings.knowledge_import_max_body_bytes
-    uploads: list[tuple[str, bytes]] = []
-    total = 0
-    for upload in files:
-        content = await upload.read(limit + 1 - total)
-        total += len(content)
-        if total > limit:
-            raise HTTPException(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, f"the files exceed {limit} bytes together")
-        uploads.append((upload.filename or "upload", content))
+    uploads = await read_within(files, limit)
+    if uploads is None:
+        raise HTTPException(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, f"the files exceed {limit} bytes together")
     return await run_in_threadpool(_sync_uploads, session, index, user, uploads, dry_run)
 
 

@@ -28,6 +28,7 @@ from ...core.deps import get_session, get_settings_dep
 from ...core.settings import Settings
 from ...kb import editing, interchange
 from ...kb.index import KnowledgeIndex, get_index
+from ...kb.uploads import read_within
 from ...kb.xzufi.sync import SyncPlan
 from ...staff import audit
 from ...staff.auth import StaffIdentity
@@ -324,15 +325,10 @@ async def import_xzufi_dry_run(
         errors = ["Datei: Bitte wählen Sie eine oder mehrere XZuFi-Dateien (XML) oder PVOG-Seiten (JSON) aus."]
         return _xzufi_page(request, user, errors=errors, status_code=422)
     limit = settings.knowledge_import_max_body_bytes
-    uploads: list[tuple[str, bytes]] = []
-    total = 0
-    for upload in chosen:
-        content = await upload.read(limit + 1 - total)
-        total += len(content)
-        if total > limit:
-            errors = [f"Datei: Die Dateien sind zusammen größer als {limit // (1024 * 1024)} MiB."]
-            return _xzufi_page(request, user, errors=errors, status_code=413)
-        uploads.append((upload.filename or "upload", content))
+    uploads = await read_within(chosen, limit)
+    if uploads is None:
+        errors = [f"Datei: Die Dateien sind zusammen größer als {limit // (1024 * 1024)} MiB."]
+        return _xzufi_page(request, user, errors=errors, status_code=413)
     return _xzufi_dry_run(request, user, session, uploads)
 
 
