@@ -76,7 +76,23 @@ FILE_LOCK_POLL_SECONDS = 0.01
 SOCKET_TIMEOUT_SECONDS = 5.0
 
 
-class AtomicRedisLockStore(LockStore):
+class _WithoutTickets(LockStore):
+    """Rasa's ticket API, kept working for callers outside ``lock()``: these stores keep no ticket list."""
+
+    def get_lock(self, conversation_id: str) -> TicketLock | None:
+        return None
+
+    def delete_lock(self, conversation_id: str) -> None:
+        return None
+
+    def save_lock(self, lock: TicketLock) -> None:
+        return None
+
+    def is_someone_waiting(self, conversation_id: str) -> bool:
+        return False
+
+
+class AtomicRedisLockStore(_WithoutTickets):
     """Rasa lock store whose lock for a conversation is one atomic Redis lock (see the module docstring)."""
 
     def __init__(
@@ -189,26 +205,13 @@ class AtomicRedisLockStore(LockStore):
             # Redis went away during the turn; the lock frees itself after its lifetime.
             logger.warning("conversation lock could not be released: %s", type(error).__name__)
 
-    # Rasa's ticket API, kept working for callers outside ``lock()``: there is no ticket list here.
-    def get_lock(self, conversation_id: str) -> TicketLock | None:
-        return None
-
-    def delete_lock(self, conversation_id: str) -> None:
-        return None
-
-    def save_lock(self, lock: TicketLock) -> None:
-        return None
-
-    def is_someone_waiting(self, conversation_id: str) -> bool:
-        return False
-
 
 # Conversations share this many lock files (by a hash of their id): a bounded directory, no file
 # ever deleted (deleting a lock file would let a waiter and a newcomer lock two different inodes).
 FILE_LOCK_STRIPES = 1024
 
 
-class FileLockStore(LockStore):
+class FileLockStore(_WithoutTickets):
     """Rasa lock store whose lock for a conversation is an ``flock`` on a file, for processes of one host.
 
     ``flock`` locks belong to an open file, so two turns of one conversation exclude each other
@@ -286,16 +289,3 @@ class FileLockStore(LockStore):
                         f"within {self.wait_timeout_seconds:.0f} s."
                     ) from None
                 await asyncio.sleep(FILE_LOCK_POLL_SECONDS)
-
-    # Rasa's ticket API, kept working for callers outside ``lock()``: there is no ticket list here.
-    def get_lock(self, conversation_id: str) -> TicketLock | None:
-        return None
-
-    def delete_lock(self, conversation_id: str) -> None:
-        return None
-
-    def save_lock(self, lock: TicketLock) -> None:
-        return None
-
-    def is_someone_waiting(self, conversation_id: str) -> bool:
-        return False
