@@ -47,6 +47,8 @@ class KnowledgeAnswerAction(Action, metaclass=ABCMeta):  # abstract: rasa-sdk re
     topic: str = "auto"
     # The NLU took the message as out of scope: the knowledge service counts an unknown as a refusal.
     out_of_scope: bool = False
+    # The NLU took it for small talk it does not look like: only an answer is recorded (small_talk.py).
+    small_talk: bool = False
 
     def __init__(self, client: KnowledgeClient | None = None, clock: Clock | None = None) -> None:
         self.client = client or KnowledgeClient()
@@ -71,6 +73,18 @@ class KnowledgeAnswerAction(Action, metaclass=ABCMeta):  # abstract: rasa-sdk re
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         topic = self.topic_for(tracker)
+        try:
+            answer, events = await self.ask(tracker, topic)
+        except KnowledgeServiceError as error:
+            # No user text in the log: it may hold personal data.
+            logger.warning("knowledge service failed for topic %s: %s", topic, error)
+            dispatcher.utter_message(response="utter_knowledge_unavailable")
+            return []
+        self.relay(dispatcher, answer, topic)
+        return events
+
+    async def ask(self, tracker: Tracker, topic: str) -> tuple[Answer, list[EventType]]:
+        """The knowledge service's answer, and the slot events that make it the conversation's subject."""
         context: dict[str, Any] = {
             SLOT_SERVICE_ID: tracker.get_slot(SLOT_SERVICE_ID),
             SLOT_OFFICE_ID: tracker.get_slot(SLOT_OFFICE_ID),
@@ -78,27 +92,21 @@ class KnowledgeAnswerAction(Action, metaclass=ABCMeta):  # abstract: rasa-sdk re
         candidates = tracker.get_slot(SLOT_CANDIDATES) or []
         if candidates:
             context[SLOT_CANDIDATES] = list(candidates)[:3]
-        try:
-            answer = await self.client.answer(
-                self.question(tracker),
-                topic,
-                context=context,
-                entity_id=self.entity_id(tracker),
-                now=self.clock().isoformat(),
-                conversation_id=tracker.sender_id,
-                out_of_scope=self.out_of_scope,
-            )
-        except KnowledgeServiceError as error:
-            # No user text in the log: it may hold personal data.
-            logger.warning("knowledge service failed for topic %s: %s", topic, error)
-            dispatcher.utter_message(response="utter_knowledge_unavailable")
-            return []
-        self.relay(dispatcher, answer, topic)
+        answer = await self.client.answer(
+            self.question(tracker),
+            topic,
+            context=context,
+            entity_id=self.entity_id(tracker),
+            now=self.clock().isoformat(),
+            conversation_id=tracker.sender_id,
+            out_of_scope=self.out_of_scope,
+            small_talk=self.small_talk,
+        )
         events = context_events(answer.context, context)
         offered = [choice.id for choice in answer.choices] if answer.status == "clarify" else []
         if offered != list(candidates):
             events.append(SlotSet(SLOT_CANDIDATES, offered or None))
-        return events
+        return answer, events
 
 
 class ActionGetServiceInfo(KnowledgeAnswerAction):

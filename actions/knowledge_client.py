@@ -175,9 +175,11 @@ class KnowledgeClient:
         form: str | None = None,
         conversation_id: str | None = None,
         out_of_scope: bool = False,
+        small_talk: bool = False,
     ) -> Answer:
         """Ask one question. ``conversation_id`` (the sender id) is stored only as an HMAC under a key
-        of the day, to count conversations; ``out_of_scope``: the NLU took the message as out of scope."""
+        of the day, to count conversations; ``out_of_scope``: the NLU took the message as out of scope;
+        ``small_talk``: it took it for small talk it does not look like (only an answer is recorded)."""
         payload: dict[str, Any] = {
             "question": (question or "").strip()[:MAX_QUESTION_CHARS] or topic,
             "topic": topic,
@@ -192,6 +194,8 @@ class KnowledgeClient:
             payload["conversation_id"] = conversation_id[:MAX_CONVERSATION_ID_CHARS]
         if out_of_scope:
             payload["out_of_scope"] = True
+        if small_talk:
+            payload["small_talk"] = True
         return Answer.from_json(await self.request("POST", "/api/v1/answer", json=payload))
 
     async def form_event(self, form: str, event: str) -> bool:

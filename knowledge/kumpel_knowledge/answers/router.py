@@ -71,6 +71,10 @@ class AnswerRequest(BaseModel):
     # The NLU took the message as out of scope: an answer the knowledge base does not know is then
     # a refusal ("Dabei kann ich leider nicht helfen"), counted as such.
     out_of_scope: bool = False
+    # The NLU took the message for small talk ("Danke", "Abbrechen") but it does not look like it:
+    # only an answer or a question back with likely candidates is the citizen's; anything else is
+    # small talk after all, not a missed question, and so neither recorded nor counted.
+    small_talk: bool = False
 
 
 class Choice(BaseModel):
@@ -148,6 +152,10 @@ def answer(
     )
     result = engine.answer(asked)
     response = AnswerResponse.model_validate(result, from_attributes=True)
+    if request.small_talk and not (
+        result.status == "answer" or (result.status == "clarify" and not result.unanswered)
+    ):
+        return response  # small talk after all (actions/small_talk.py keeps the same two)
     response.message_id = _record(session, request, asked, result, settings, engine, now=clock())
     if request.form:
         match = form_match(session, request.form, (result.entry or {}).get("id"), [c["id"] for c in result.choices])
