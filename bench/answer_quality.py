@@ -14,7 +14,9 @@ service, as in production). Each reply is classified by what the citizen sees:
 
 For questions the knowledge base can answer, a refusal is a wrong refusal; for out-of-scope
 questions, a refusal is right and anything else is wrong. Figures per split (the split is the one
-of bench/search_quality.py; nothing is fitted here, so both splits are honest).
+of bench/search_quality.py; nothing is fitted here, so both splits are honest), for every split that
+occurs in the order dev, test, holdout. The held-out sets (``split: holdout``, bench/data/holdout_*.yml)
+are reported as aggregate figures only: ``--show`` does not list their questions.
 
     .venv/knowledge/bin/python bench/answer_quality.py            # about 2 minutes
     .venv/knowledge/bin/python bench/answer_quality.py --show 'wrongly refused'   # list one verdict (repeatable)
@@ -25,6 +27,11 @@ database instead of the Krefeld seed (the knowledge service starts with ``KUMPEL
 for bench/data/town2, the fictional Hellbach):
 
     .venv/knowledge/bin/python bench/answer_quality.py --kb bench/data/town2 --questions bench/data/town2_questions.yml
+
+The held-out sets of session 21 (written before any run, never tuned on):
+
+    .venv/knowledge/bin/python bench/answer_quality.py --questions bench/data/holdout_krefeld.yml
+    .venv/knowledge/bin/python bench/answer_quality.py --kb bench/data/town2 --questions bench/data/holdout_hellbach.yml
 """
 
 from __future__ import annotations
@@ -38,7 +45,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from search_quality import QUESTIONS, ROOT, Question, check_labels, load_questions, load_seed_docs
+from search_quality import QUESTIONS, ROOT, Question, check_labels, load_questions, load_seed_docs, splits_present
 
 from kumpel_stack.launcher import KNOWLEDGE_VENV, Stack
 from kumpel_stack.testing import make_stack
@@ -99,6 +106,8 @@ def judge(kind: str, question: Question) -> str:
         return "out of scope refused" if kind == "refused" else f"out of scope, but {kind}"
     if kind == "refused":
         return "wrongly refused"
+    if kind == "form started" and question.style == "do":  # "Zählerstand Wasser mitteilen": asked for
+        return "form started, as asked"
     return kind
 
 
@@ -160,16 +169,18 @@ def ask_all(stack: Stack, questions: list[Question]) -> list[tuple[Question, str
 
 def report(results: list[tuple[Question, str, str]], show: list[str]) -> None:
     """The figures per split, and the questions of the verdicts asked for."""
-    for split in ("dev", "test"):
+    for split in splits_present([q for q, _, _ in results]):
         rows = [(q, verdict) for q, verdict, _ in results if q.split == split]
         in_scope = [verdict for q, verdict in rows if q.expect]
         out_scope = [verdict for q, verdict in rows if not q.expect]
         counts = Counter(in_scope)
         n = len(in_scope) or 1
-        right_or_one_click = counts["answered right"] + counts["asked back, right choice"]
+        # A citizen who asks to do one of the forms' tasks ("style: do") is served by the form as well.
+        direct = counts["answered right"] + counts["form started, as asked"]
+        right_or_one_click = direct + counts["asked back, right choice"]
         print(f"\n{split}: {len(in_scope)} questions the knowledge base can answer, {len(out_scope)} out of scope")
         print(f"  correct (direct or one-click clarify) {right_or_one_click / n:6.1%}")
-        print(f"  answered directly and right           {counts['answered right'] / n:6.1%}")
+        print(f"  answered directly and right           {direct / n:6.1%}")
         print(f"  confident wrong                       {counts['answered wrong'] / n:6.1%}")
         print(f"  wrongly refused                       {counts['wrongly refused'] / n:6.1%}")
         print(f"  forms started unasked                 {counts['form started']}")
@@ -181,9 +192,16 @@ def report(results: list[tuple[Question, str, str]], show: list[str]) -> None:
             print(f"    {verdict:38s} {oos[verdict]:4d}")
     for wanted in show:
         print(f"\n{wanted}:")
+        hidden = 0
         for question, verdict, first in results:
-            if verdict == wanted:
+            if verdict != wanted:
+                continue
+            if question.split == "holdout":  # listing them would let the next session tune on them
+                hidden += 1
+            else:
                 print(f"  [{question.split}] {question.text!r} -> {first!r}")
+        if hidden:
+            print(f"  ({hidden} holdout questions not listed: report the held-out split as figures only)")
 
 
 if __name__ == "__main__":

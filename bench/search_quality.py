@@ -14,7 +14,11 @@ Figures for two towns: the Krefeld seed (bench/data/questions.yml) and the ficti
 
 ``--fit`` chooses fusion weights, the logistic confidence model and the thresholds on the
 dev split only (of FIT_TOWNS) and writes them to kumpel_knowledge/search/calibration.json. The split of a
-question is fixed by a hash of its text (40 % dev, 60 % test), so it never moves.
+question is fixed by a hash of its text (40 % dev, 60 % test), so it never moves; a question file with a
+top-level ``split:`` key (the held-out sets bench/data/holdout_*.yml: ``split: holdout``) puts every one of
+its questions in that split instead. Figures are printed for every split that occurs (dev, test, holdout).
+
+    .venv/knowledge/bin/python bench/search_quality.py --town Krefeld knowledge/data/seed bench/data/holdout_krefeld.yml
 """
 
 from __future__ import annotations
@@ -97,6 +101,17 @@ def split_of(question: str) -> str:
     return "dev" if digest[0] / 256 < DEV_SHARE else "test"
 
 
+# The splits in the order they are reported. "holdout" comes only from a file's top-level ``split:``
+# key: questions written before any run and never looked at one by one (report aggregate figures only).
+SPLITS = ("dev", "test", "holdout")
+
+
+def splits_present(questions: list[Question]) -> list[str]:
+    """The splits that occur among ``questions``, in report order (dev, test, holdout, then others)."""
+    seen = {q.split for q in questions}
+    return [s for s in SPLITS if s in seen] + sorted(seen - set(SPLITS))
+
+
 @dataclass(frozen=True)
 class Question:
     text: str
@@ -106,7 +121,9 @@ class Question:
 
 
 def load_questions(path: Path = QUESTIONS) -> list[Question]:
+    """A labelled question file; its top-level ``split:`` (if any) overrides the hash split of every question."""
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    file_split = data.get("split")
     out = []
     for item in data["questions"]:
         expect = item.get("expect")
@@ -115,7 +132,8 @@ def load_questions(path: Path = QUESTIONS) -> list[Question]:
             if expect in (None, "out_of_scope")
             else frozenset([expect] if isinstance(expect, str) else expect)
         )
-        out.append(Question(item["q"], ids, split_of(item["q"]), item.get("style", "")))
+        split = str(file_split) if file_split else split_of(item["q"])
+        out.append(Question(item["q"], ids, split, item.get("style", "")))
     return out
 
 
@@ -361,12 +379,12 @@ def fit_mode(search: HybridSearch, rows: list[Evaluated], mode: str) -> ModeCali
 
 
 def print_table(results: dict[tuple[str, str], dict[str, float]]) -> None:
-    header = f"{'mode':8} {'split':5} {'n':>4} {'top-1':>6} {'top-3':>6} {'conf.wrong':>10} {'answer':>6} {'clarify':>7} {'oos->unk':>8}"
+    header = f"{'mode':8} {'split':7} {'n':>4} {'top-1':>6} {'top-3':>6} {'conf.wrong':>10} {'answer':>6} {'clarify':>7} {'oos->unk':>8}"
     print(header)
     print("-" * len(header))
     for (mode, split), m in results.items():
         print(
-            f"{mode:8} {split:5} {m['n']:4d} {m['top1']:6.3f} {m['top3']:6.3f} {m['confident_wrong']:10.3f} "
+            f"{mode:8} {split:7} {m['n']:4d} {m['top1']:6.3f} {m['top3']:6.3f} {m['confident_wrong']:10.3f} "
             f"{m['answered']:6.3f} {m['clarified']:7.3f} {m['oos_unknown']:8.3f}"
         )
 
@@ -378,7 +396,7 @@ def main(argv: list[str] | None = None) -> int:
         "--errors",
         choices=("dev", "test", "none"),
         default="dev",
-        help="list the hybrid mode's misses on this split (default dev; never tune on test)",
+        help="list the hybrid mode's misses on this split (default dev; never tune on test; holdout is never listed)",
     )
     parser.add_argument("--model", default=None, help="embedding model name or path (default: the built e5)")
     parser.add_argument(
@@ -424,13 +442,13 @@ def main(argv: list[str] | None = None) -> int:
         rows = collect_signals(search, questions)
         if args.embedding_cache and search.encoder is not None:
             search.encoder.save_cache(cache)
-        by_town[town] = {s: [r for r in rows if r.question.split == s] for s in ("dev", "test")}
+        by_town[town] = {s: [r for r in rows if r.question.split == s] for s in splits_present(questions)}
         searches[town] = search
-        print(f"  dev {len(by_town[town]['dev'])} questions, test {len(by_town[town]['test'])} questions")
+        print("  " + ", ".join(f"{s} {len(split_rows)} questions" for s, split_rows in by_town[town].items()))
 
     calibrations = calibration_mod.load()
     if args.fit:
-        dev = [row for town in FIT_TOWNS for row in by_town[town]["dev"]]
+        dev = [row for town in FIT_TOWNS for row in by_town[town].get("dev", [])]
         for mode in MODES:
             calibrations[mode] = fit_mode(searches["Krefeld"], as_mode(dev, mode), mode)
             c = calibrations[mode]
@@ -447,13 +465,13 @@ def main(argv: list[str] | None = None) -> int:
         search = searches[town]
         results = {}
         for mode in MODES:
-            for split in ("dev", "test"):
+            for split in by_split:
                 results[(mode, split)] = evaluate(search, as_mode(by_split[split], mode), calibrations[mode])
         print(f"\n{town}, without a type filter (topic auto: every question searches all services, offices and FAQ):")
         print_table(results)
         results = {}
         for mode in MODES:
-            for split in ("dev", "test"):
+            for split in by_split:
                 results[(mode, split)] = evaluate(
                     search, as_mode(by_split[split], mode), calibrations[mode], with_topic=True
                 )
@@ -466,7 +484,7 @@ def main(argv: list[str] | None = None) -> int:
         snap = search._snapshot  # noqa: SLF001
         cal = calibrations["hybrid"]
         print(f"\nhybrid misses on {first}'s {args.errors} split:")
-        for row in by_split[args.errors]:
+        for row in by_split.get(args.errors, []):
             result = search.decide(snap, row.signals, cal=cal)
             top = result.hits[0].id if result.hits else None
             fused = search.fuse(row.signals, cal)

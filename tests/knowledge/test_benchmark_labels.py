@@ -1,0 +1,123 @@
+"""The benchmark's labelled questions name only entries of their town's knowledge base.
+
+A label that names no entry (a typo, an entry renamed or dropped) would silently count a right
+answer as wrong, so every question file in bench/data is checked against its KB here, without
+searching: the held-out sets (bench/data/holdout_*.yml) must never be run to check them. The
+loader of bench/search_quality.py is the one the benchmarks use, so a file it cannot read fails.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+DATA = ROOT / "bench" / "data"
+KREFELD_SEED = ROOT / "knowledge" / "data" / "seed"
+HELLBACH = DATA / "town2"
+# Each question file in bench/data and the knowledge base its labels name. A new question file
+# must be added here (the first test fails until it is).
+QUESTION_FILES = {
+    "questions.yml": KREFELD_SEED,
+    "holdout_krefeld.yml": KREFELD_SEED,
+    "town2_questions.yml": HELLBACH,
+    "holdout_hellbach.yml": HELLBACH,
+}
+HOLDOUT_FILES = ("holdout_krefeld.yml", "holdout_hellbach.yml")
+
+
+@pytest.fixture(scope="module")
+def search_quality(monkeypatch_module: pytest.MonkeyPatch) -> ModuleType:
+    spec = importlib.util.spec_from_file_location("search_quality", ROOT / "bench" / "search_quality.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch_module.setitem(sys.modules, "search_quality", module)  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module() -> Iterator[pytest.MonkeyPatch]:
+    with pytest.MonkeyPatch.context() as patch:
+        yield patch
+
+
+def _question_files() -> list[str]:
+    """The YAML files in bench/data that hold labelled questions (not the scrubber's items)."""
+    return sorted(
+        path.name
+        for path in DATA.glob("*.yml")
+        if isinstance((yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("questions"), list)
+    )
+
+
+def test_every_question_file_has_a_knowledge_base() -> None:
+    assert _question_files() == sorted(QUESTION_FILES)
+
+
+@pytest.mark.parametrize("name", sorted(QUESTION_FILES))
+def test_a_question_file_names_only_entries_of_its_knowledge_base(search_quality: ModuleType, name: str) -> None:
+    questions = search_quality.load_questions(DATA / name)
+    docs = search_quality.load_seed_docs(QUESTION_FILES[name])
+    known = {doc.id for doc in docs}
+    unknown = sorted({entry for q in questions for entry in q.expect} - known)
+    assert unknown == [], f"{name} names entries that are not in {QUESTION_FILES[name].relative_to(ROOT)}"
+    search_quality.check_labels(questions, docs)  # what the benchmarks run first: must not exit
+
+
+@pytest.mark.parametrize("name", HOLDOUT_FILES)
+def test_a_held_out_file_puts_every_question_in_the_holdout_split(search_quality: ModuleType, name: str) -> None:
+    questions = search_quality.load_questions(DATA / name)
+    assert {q.split for q in questions} == {"holdout"}
+    assert search_quality.splits_present(questions) == ["holdout"]
+
+
+@pytest.mark.parametrize("name", ["questions.yml", "town2_questions.yml"])
+def test_the_tuned_files_keep_their_hash_split(search_quality: ModuleType, name: str) -> None:
+    questions = search_quality.load_questions(DATA / name)
+    assert all(q.split == search_quality.split_of(q.text) for q in questions)
+    assert search_quality.splits_present(questions) == ["dev", "test"]
+
+
+def test_splits_are_reported_in_the_order_dev_test_holdout(search_quality: ModuleType) -> None:
+    questions = [
+        *search_quality.load_questions(DATA / "holdout_hellbach.yml")[:2],
+        *search_quality.load_questions(DATA / "questions.yml"),
+    ]
+    assert search_quality.splits_present(questions) == ["dev", "test", "holdout"]
+
+
+def test_a_label_naming_no_entry_stops_the_benchmark(search_quality: ModuleType, tmp_path: Path) -> None:
+    path = tmp_path / "questions.yml"
+    path.write_text(
+        'version: 1\nsplit: holdout\nquestions:\n- {q: "Was kostet die Hundesteuer?", expect: svc-gibt-es-nicht}\n',
+        encoding="utf-8",
+    )
+    questions = search_quality.load_questions(path)
+    with pytest.raises(SystemExit, match="svc-gibt-es-nicht"):
+        search_quality.check_labels(questions, search_quality.load_seed_docs(KREFELD_SEED))
+
+
+@pytest.mark.parametrize(("name", "minimum"), [("holdout_krefeld.yml", 100), ("holdout_hellbach.yml", 80)])
+def test_a_held_out_set_is_new_and_large_enough(search_quality: ModuleType, name: str, minimum: int) -> None:
+    """Held out means unseen: no question of it may also stand in a file someone has tuned on."""
+    questions = search_quality.load_questions(DATA / name)
+    texts = [q.text.strip().lower() for q in questions]
+    elsewhere = {
+        q.text.strip().lower()
+        for other in QUESTION_FILES
+        if other != name
+        for q in search_quality.load_questions(DATA / other)
+    }
+    assert len(questions) >= minimum
+    assert len(set(texts)) == len(texts)
+    assert sorted(set(texts) & elsewhere) == []
+    out_of_scope = sum(1 for q in questions if not q.expect)
+    assert 0.08 <= out_of_scope / len(questions) <= 0.16
+    assert any(q.style == "do" for q in questions)
