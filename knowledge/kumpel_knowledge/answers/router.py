@@ -10,14 +10,15 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from ..core.clock import Clock
-from ..core.deps import get_clock, get_session, get_settings_dep
+from ..core.deps import get_clock, get_runtime, get_session, get_settings_dep
 from ..core.settings import Settings
 from ..inbox import recording as inbox
 from ..kb.index import KnowledgeIndex, get_index
@@ -132,14 +133,38 @@ class AnswerResponse(BaseModel):
 
 
 @router.post("/answer", response_model=AnswerResponse)
-def answer(
+async def answer(
     request: AnswerRequest,
-    session: Session = Depends(get_session),
+    http_request: Request,
     index: KnowledgeIndex = Depends(get_index),
     settings: Settings = Depends(get_settings_dep),
     clock: Clock = Depends(get_clock),
+) -> Response:
+    """Answer a citizen's question from the knowledge base, ask back, or say honestly it is unknown.
+
+    The hot path of every knowledge turn, so it costs one hand-over to a worker thread (the search
+    and the database work block), not one per dependency, and the response is serialised once by
+    pydantic (``AnswerResponse`` is still the documented and validated shape).
+    """
+    sessions = get_runtime(http_request).sessions
+    body = await run_in_threadpool(_answer_json, sessions, index, settings, clock, request)
+    return Response(body, media_type="application/json")
+
+
+def _answer_json(
+    sessions: sessionmaker[Session],
+    index: KnowledgeIndex,
+    settings: Settings,
+    clock: Clock,
+    request: AnswerRequest,
+) -> bytes:
+    with sessions() as session:
+        return _answer(session, index, settings, clock, request).model_dump_json().encode("utf-8")
+
+
+def _answer(
+    session: Session, index: KnowledgeIndex, settings: Settings, clock: Clock, request: AnswerRequest
 ) -> AnswerResponse:
-    """Answer a citizen's question from the knowledge base, ask back, or say honestly it is unknown."""
     engine = AnswerEngine(session, index, settings, clock)
     asked = AnswerInput(
         question=request.question,
@@ -152,9 +177,7 @@ def answer(
     )
     result = engine.answer(asked)
     response = AnswerResponse.model_validate(result, from_attributes=True)
-    if request.small_talk and not (
-        result.status == "answer" or (result.status == "clarify" and not result.unanswered)
-    ):
+    if request.small_talk and not (result.status == "answer" or (result.status == "clarify" and not result.unanswered)):
         return response  # small talk after all (actions/small_talk.py keeps the same two)
     response.message_id = _record(session, request, asked, result, settings, engine, now=clock())
     if request.form:

@@ -6,6 +6,8 @@ Each domain declares its own tables on ``Base`` (``kb.models``, ``submissions.mo
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -34,13 +36,28 @@ def make_engine(database_url: str) -> Engine:
         engine = create_engine(database_url, connect_args={"check_same_thread": False})
 
         @event.listens_for(engine, "connect")
-        def _enable_foreign_keys(dbapi_connection: Any, _record: Any) -> None:
+        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
+            _write_ahead_log(cursor)
             cursor.close()
 
         return engine
     return create_engine(database_url, pool_pre_ping=True)
+
+
+def _write_ahead_log(cursor: Any) -> None:
+    """WAL with full sync: a commit (one per answer) writes and syncs one log file.
+
+    In the default rollback journal every commit creates, syncs and deletes a journal besides
+    syncing the database (more than half of the time an answer's recording took). ``synchronous=FULL``
+    keeps the promise the form submissions rely on: a committed transaction survives a power cut
+    (unlike ``NORMAL``, which the Rasa tracker store uses). The mode is stored in the file; a switch
+    that finds another process mid-transaction leaves the file as it was (still correct, only slower).
+    """
+    with contextlib.suppress(sqlite3.OperationalError):  # database is locked: the next connection switches it
+        cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

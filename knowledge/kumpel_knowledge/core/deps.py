@@ -36,12 +36,16 @@ def get_runtime(request: Request) -> Runtime:
     return runtime
 
 
-def get_settings_dep(request: Request) -> Settings:
+# The lookups below are coroutines on purpose: FastAPI runs a plain ``def`` dependency in its
+# thread pool, one thread hand-over (and back) per dependency and request, for one attribute read.
+
+
+async def get_settings_dep(request: Request) -> Settings:
     """The settings of this app instance (tests build apps with their own settings)."""
     return get_runtime(request).settings
 
 
-def get_clock(request: Request) -> Clock:
+async def get_clock(request: Request) -> Clock:
     """The clock of this app instance (tests inject a fixed one)."""
     return get_runtime(request).clock
 

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from ..answers.scrub import scrub
@@ -123,7 +123,8 @@ def record_answer(
 
     An answer with an entry gets a random message id under which its scrubbed question is kept for
     ``RATEABLE_HOURS`` (see ``EXPIRY_EVERY_SECONDS`` for when older ones are deleted). The rows are
-    added and flushed, not committed: the answer route commits once for the whole answer.
+    written (the rateable question by one INSERT, an inbox item added and flushed), not committed:
+    the answer route commits once for the whole answer.
     """
     kind = kind_of(answer, out_of_scope=out_of_scope, offered=offered, chosen=chosen)
     clean = scrub_text(question)[:2000].strip() if (kind or answer.entry) and not chosen else ""
@@ -136,8 +137,10 @@ def record_answer(
         at = (now or datetime.now(UTC)).astimezone(UTC)
         if _expiry_due():
             delete_expired_rateable(session, at)
-        session.add(
-            RateableAnswer(
+        # A plain INSERT on the session's connection: written (or failed) here, not as a miscounted
+        # answer in the caller's savepoint, and without an ORM object nobody reads back.
+        session.connection().execute(
+            insert(RateableAnswer).values(
                 message_id=message_id,
                 question=clean,
                 topic=topic,
@@ -146,7 +149,7 @@ def record_answer(
                 created_at=at,
             )
         )
-    if kind is not None or message_id is not None:
+    if kind is not None:
         session.flush()  # a failed write shows here, not as a miscounted answer in the caller's savepoint
     return message_id
 

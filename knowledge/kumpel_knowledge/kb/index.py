@@ -153,8 +153,11 @@ class KnowledgeIndex:
         self.search.remove(entry_id)
 
 
-def get_index(request: Request) -> KnowledgeIndex:
-    """FastAPI dependency: the search index (503 while it is still being built at start-up)."""
+async def get_index(request: Request) -> KnowledgeIndex:
+    """FastAPI dependency: the search index (503 while it is still being built at start-up).
+
+    A coroutine, so FastAPI reads it on the event loop instead of handing it to a worker thread.
+    """
     index = get_runtime(request).index
     if index is None:
         # Still loading the model (serve builds the index in the background).

@@ -14,7 +14,7 @@ import secrets
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete
+from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -47,7 +47,7 @@ def day_key(session: Session, day: date) -> bytes:
     linked across days; a random key that is gone the next day cannot be. Kept in the database, so all
     replicas of the service use the same key on the same day.
     """
-    found = session.get(ConversationDayKey, day)
+    found = _stored_day_key(session, day)
     if found is None:
         # A savepoint, committed with the caller's transaction (the first answer of the day).
         try:
@@ -56,9 +56,15 @@ def day_key(session: Session, day: date) -> bytes:
                 session.add(ConversationDayKey(day=day, key=secrets.token_hex(32)))
         except IntegrityError:  # another replica made it at the same moment: use theirs
             pass
-        found = session.get(ConversationDayKey, day)
+        found = _stored_day_key(session, day)
         assert found is not None
-    return bytes.fromhex(found.key)
+    return bytes.fromhex(found)
+
+
+def _stored_day_key(session: Session, day: date) -> str | None:
+    # A plain SELECT on the session's connection: read on every answer, it needs no ORM object.
+    statement = select(ConversationDayKey.key).where(ConversationDayKey.day == day)
+    return session.connection().execute(statement).scalar_one_or_none()
 
 
 def conversation_key(session: Session, day: date, conversation_id: str) -> str:
@@ -88,8 +94,10 @@ def record_answer(
     try:
         with session.begin_nested():
             key = conversation_key(session, day, conversation_id) if conversation_id else None
-            session.add(
-                AnswerEvent(
+            # One INSERT on the session's connection (inside the savepoint): nothing reads the row
+            # back, so it needs neither an ORM object nor a flush of the unit of work.
+            session.connection().execute(
+                insert(AnswerEvent).values(
                     day=day,
                     hour=hour,
                     kind=answer_kind(status, unanswered, out_of_scope),
