@@ -92,6 +92,9 @@ def classify(messages: list[dict[str, Any]], question: Question) -> str:
             return "asked back, right choice missing"
         if status == "unknown":
             return "refused"
+    # A form's "jetzt anmelden, oder nur etwas dazu wissen?" offers the service's answer as a button.
+    if any(f'"{entry_id}"' in offered for entry_id in question.expect):
+        return "asked back, right choice"
     text = " ".join(str(message.get("text", "")) for message in messages)
     if any(marker in text for marker in REFUSALS):
         return "refused"
