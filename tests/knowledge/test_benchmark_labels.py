@@ -28,8 +28,12 @@ QUESTION_FILES = {
     "holdout_krefeld.yml": KREFELD_SEED,
     "town2_questions.yml": HELLBACH,
     "holdout_hellbach.yml": HELLBACH,
+    "fit_krefeld.yml": KREFELD_SEED,
+    "fit_hellbach.yml": HELLBACH,
 }
 HOLDOUT_FILES = ("holdout_krefeld.yml", "holdout_hellbach.yml")
+# Extra fitting data (split: dev) for bench/search_quality.py --fit, each with its minimum size.
+FIT_FILES = {"fit_krefeld.yml": 150, "fit_hellbach.yml": 120}
 
 
 @pytest.fixture(scope="module")
@@ -121,3 +125,51 @@ def test_a_held_out_set_is_new_and_large_enough(search_quality: ModuleType, name
     out_of_scope = sum(1 for q in questions if not q.expect)
     assert 0.08 <= out_of_scope / len(questions) <= 0.16
     assert any(q.style == "do" for q in questions)
+
+
+def _texts_elsewhere(search_quality: ModuleType, name: str) -> set[str]:
+    return {
+        q.text.strip().lower()
+        for other in QUESTION_FILES
+        if other != name
+        for q in search_quality.load_questions(DATA / other)
+    }
+
+
+@pytest.mark.parametrize(("name", "minimum"), sorted(FIT_FILES.items()))
+def test_a_fitting_file_is_new_dev_data_over_every_entry(search_quality: ModuleType, name: str, minimum: int) -> None:
+    """Fitting data teaches the fit every kind of entry and never repeats a question of another file.
+
+    A question in a fitting file and in a test or held-out file would be fitted on and then counted
+    as a result; every question is dev (the file's ``split: dev``), so none reaches the test split.
+    """
+    questions = search_quality.load_questions(DATA / name)
+    texts = [q.text.strip().lower() for q in questions]
+    assert len(questions) >= minimum
+    assert len(set(texts)) == len(texts)
+    assert sorted(set(texts) & _texts_elsewhere(search_quality, name)) == []
+    assert {q.split for q in questions} == {"dev"}
+    out_of_scope = sum(1 for q in questions if not q.expect)
+    assert 0.08 <= out_of_scope / len(questions) <= 0.16
+    assert any(q.style == "do" for q in questions)
+    entries = {doc.id for doc in search_quality.load_seed_docs(QUESTION_FILES[name])}
+    assert sorted(entries - {entry for q in questions for entry in q.expect}) == []
+
+
+def test_the_benchmark_reads_each_fitting_file_as_its_towns_dev_questions(search_quality: ModuleType) -> None:
+    """The fit sees the fitting files; the test split is still the hash-split file's alone."""
+    for town, (kb_dir, question_files) in search_quality.TOWNS.items():
+        names = [path.name for path in question_files]
+        fitting = [name for name in names if name in FIT_FILES]
+        assert len(fitting) == 1, f"{town} reads {names}"
+        assert QUESTION_FILES[fitting[0]] == kb_dir
+        questions = [q for path in question_files for q in search_quality.load_questions(path)]
+        tuned = [
+            q for path in question_files if path.name not in FIT_FILES for q in search_quality.load_questions(path)
+        ]
+        assert [q for q in questions if q.split == "test"] == [q for q in tuned if q.split == "test"]
+        assert (
+            len([q for q in questions if q.split == "dev"])
+            >= len([q for q in tuned if q.split == "dev"]) + FIT_FILES[fitting[0]]
+        )
+    assert set(search_quality.FIT_TOWNS) <= set(search_quality.TOWNS)
