@@ -20,6 +20,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.knowledge_actions import KnowledgeAnswerAction
 from actions.knowledge_client import KnowledgeServiceError
+from bot.small_talk import SMALL_TALK_ACTION, small_talk_reply
 
 logger = logging.getLogger(__name__)
 
@@ -29,15 +30,6 @@ FAMILIARITY_KEY = "small_talk_familiarity"
 # mostly scores 0.7-1.0, requests the classifier put there 0.1-0.55; below, the knowledge base must
 # also be sure before the reply changes, so a low score alone changes nothing.
 FAMILIAR = 0.6
-REPLIES = {
-    "affirm": "utter_ok_anything_else",
-    "deny": "utter_ok_anything_else",
-    "stop": "utter_stopped",
-    "goodbye": "utter_goodbye",
-    "thank": "utter_you_are_welcome",
-    "bot_challenge": "utter_iamabot",
-    "help": "utter_help",
-}
 
 
 def kept(status: str, unanswered: bool) -> bool:
@@ -55,12 +47,11 @@ class ActionSmallTalk(KnowledgeAnswerAction):
     small_talk = True
 
     def name(self) -> str:
-        return "action_small_talk"
+        return SMALL_TALK_ACTION
 
     @staticmethod
     def reply_of(tracker: Tracker) -> str:
-        intent = (tracker.latest_message.get("intent") or {}).get("name")
-        return REPLIES.get(str(intent), "utter_ok_anything_else")
+        return small_talk_reply((tracker.latest_message.get("intent") or {}).get("name"))
 
     @staticmethod
     def familiar(tracker: Tracker) -> bool:

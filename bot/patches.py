@@ -22,8 +22,9 @@ One change of behaviour:
 3. ``action_unavailable_apology``: Rasa 3.6 logs a failed custom action and carries on without a
    reply, so a citizen whose question needs the action server (every knowledge answer, every form
    step) would see nothing at all while it is down or restarting. A failed ``RemoteAction`` utters
-   ``utter_action_unavailable`` (domain.yml) instead. An action that *rejects* (a form's
-   validation) is left to Rasa, as before.
+   ``utter_action_unavailable`` (domain.yml) instead; a failed ``action_small_talk`` utters its
+   intent's small-talk reply (``bot/small_talk.py``), which needs no action server. An action that
+   *rejects* (a form's validation) is left to Rasa, as before.
 
 Two more, so that trouble with the conversation store (Redis, several instances) is said, not hidden:
 
@@ -64,6 +65,8 @@ import re
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from typing import Any
+
+from bot.small_talk import SMALL_TALK_ACTION, small_talk_reply
 
 logger = logging.getLogger(__name__)
 
@@ -154,9 +157,13 @@ def _patch_action_unavailable_apology() -> None:
         except ActionExecutionRejection:
             raise
         except RasaException:
+            # Small talk needs no action server: its own reply; anything else gets the apology.
+            response = RESPONSE
+            if self.name() == SMALL_TALK_ACTION:
+                response = small_talk_reply((tracker.latest_message.intent or {}).get("name"))
             # Rasa has logged the cause; the user's text is not logged (personal data).
-            logger.error("custom action %s failed; the user gets %s", self.name(), RESPONSE)
-            message = await nlg.generate(RESPONSE, tracker, output_channel.name())
+            logger.error("custom action %s failed; the user gets %s", self.name(), response)
+            message = await nlg.generate(response, tracker, output_channel.name())
             return [create_bot_utterance(dict(message) if message else {"text": FALLBACK_TEXT})]
 
     RemoteAction.run = run

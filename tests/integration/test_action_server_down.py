@@ -28,7 +28,10 @@ def test_questions_needing_the_action_server_get_a_polite_german_apology(tmp_pat
         assert "nicht erreichbar" in str(reply[0]["text"])
         assert "115" in str(reply[0]["text"])
 
-        # Replies that need no action server still work, and the conversation goes on. (The greeting
-        # names the town from the knowledge base, so it needs the action server now.)
+        # Small talk needs no action server: action_small_talk fails, and the engine says the intent's
+        # own reply instead of the apology; the conversation goes on. (The greeting names the town from
+        # the knowledge base, so it needs the action server now.)
         greeting = rasa.send("Bist du ein Mensch?", "citizen-1")
         assert greeting and "Kumpel" in " ".join(str(m.get("text")) for m in greeting)
+        thanks = rasa.send("Danke", "citizen-1")
+        assert [str(m.get("text")) for m in thanks] == ["Gern geschehen! Kann ich sonst noch etwas für Sie tun?"]
