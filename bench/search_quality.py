@@ -448,6 +448,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.town and args.fit:
         parser.error("--fit fits on the built-in towns only")
+    chosen: dict[str, tuple[Path, tuple[Path, ...]]]
     if args.town:
         chosen = {args.town[0]: (Path(args.town[1]), (Path(args.town[2]),))}
     else:
