@@ -10,7 +10,6 @@ import asyncio
 import json
 from typing import Any
 
-import httpx
 from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
@@ -24,6 +23,8 @@ from actions.knowledge_actions import (
     ActionGetServiceInfo,
 )
 from actions.knowledge_client import KnowledgeClient
+
+from .knowledge_fake import recording_client
 
 OPENING_HOURS_ANSWER = {
     "status": "answer",
@@ -53,14 +54,7 @@ def tracker(text: str, slots: dict[str, Any] | None = None) -> Tracker:
     )
 
 
-def client_answering(body: dict[str, Any] | None, requests: list[dict[str, Any]], status: int = 200) -> KnowledgeClient:
-    def handler(request: httpx.Request) -> httpx.Response:
-        requests.append(json.loads(request.content))
-        if body is None:
-            raise httpx.ConnectError("refused", request=request)
-        return httpx.Response(status, json=body)
-
-    return KnowledgeClient(base_url="http://kb.test", token="t", transport=httpx.MockTransport(handler))
+client_answering = recording_client
 
 
 def run(action: Any, t: Tracker) -> tuple[CollectingDispatcher, list[Any]]:

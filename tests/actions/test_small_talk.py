@@ -7,15 +7,14 @@ test_knowledge_actions.py); the action and its replies are the real code.
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any
 
-import httpx
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.knowledge_client import KnowledgeClient
 from actions.small_talk import ActionSmallTalk
+
+from .knowledge_fake import recording_client
 
 BUSINESS_ANSWER = {
     "status": "answer",
@@ -36,14 +35,7 @@ def tracker(text: str, intent: str, familiarity: float | None) -> Tracker:
     return Tracker("t1", {}, message, [], False, None, {}, None)
 
 
-def client(body: dict[str, Any] | None, sent: list[dict[str, Any]]) -> KnowledgeClient:
-    def handler(request: httpx.Request) -> httpx.Response:
-        sent.append(json.loads(request.content))
-        if body is None:
-            raise httpx.ConnectError("refused", request=request)
-        return httpx.Response(200, json=body)
-
-    return KnowledgeClient(base_url="http://kb.test", token="t", transport=httpx.MockTransport(handler))
+client = recording_client
 
 
 def run(action: ActionSmallTalk, t: Tracker) -> tuple[CollectingDispatcher, list[Any]]:
