@@ -85,6 +85,18 @@ def test_without_a_verb_of_doing_the_citizen_is_asked_with_two_buttons() -> None
     assert "svc-hundesteuer-anmeldung" in buttons[1]["payload"]
 
 
+def test_a_question_how_it_is_done_is_asked_back_with_both_buttons() -> None:
+    # "Wie melde ich ... an?" wants to know how, not to start now: the same two buttons, no form yet.
+    for text in (
+        "Wie melde ich meinen Hund an?",
+        "wo melde ich meinen hund an",
+        "Welche Unterlagen brauche ich zum Anmelden?",
+    ):
+        dispatcher, events = run(action_with(answer("yes"), []), text)
+        assert FollowupAction("dog_tax_registration_form") not in events, text
+        assert [b["title"] for b in dispatcher.messages[0]["buttons"]] == ["Hund jetzt anmelden", "Nur eine Auskunft"]
+
+
 def test_a_button_starts_the_form_without_asking_the_knowledge_base() -> None:
     sent: list[dict[str, Any]] = []
     _, events = run(action_with(answer("no"), sent), "/start_dog_tax_registration")

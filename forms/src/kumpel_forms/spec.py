@@ -80,6 +80,10 @@ class FieldSpec:
         return self.type in {"consent", "yes_no", "choice"} or self.optional
 
 
+# A message that opens with one of these asks how, where or when something is done, not to do it now.
+HOW_QUESTIONS = ("wie ", "wo ", "wann ", "was muss", "welche ", "welcher ", "welches ")
+
+
 @dataclass(frozen=True)
 class StartSpec:
     """How a form starts: only when the citizen asks to *do* it (``words``: stems of such verbs)
@@ -92,8 +96,12 @@ class StartSpec:
     info_button: str
 
     def asked_to_do(self, text: str) -> bool:
-        """Whether the message holds a verb of doing ("anmelden", "melde ... an")."""
-        lowered = text.lower()
+        """Whether the message asks to do it: a verb of doing ("anmelden", "melde ... an"), and not a
+        question how or where it is done ("Wie gebe ich den Zählerstand durch?"), which wants to know
+        first: that one gets the question with both buttons."""
+        lowered = " ".join(text.lower().split())
+        if lowered.startswith(HOW_QUESTIONS):
+            return False
         return any(word in lowered for word in self.words)
 
 
