@@ -16,6 +16,7 @@ import binascii
 import hashlib
 import json
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
@@ -76,22 +77,33 @@ def german_import_errors(errors: list[str]) -> list[str]:
     return result
 
 
+def _digest_of(data: Any) -> str:
+    """What the editor saw: the same dry run (the same files against the same knowledge base) gives
+    the same digest, so "übernehmen" applies exactly the reviewed changes. Both imports use it."""
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+
+
 def _digest(plan: interchange.ImportPlan) -> str:
-    """What the editor saw: a dry run of the same file against the same knowledge base gives the same digest."""
-    data = json.dumps([asdict(change) for change in plan.changes], sort_keys=True, default=str)
-    return hashlib.sha256(data.encode()).hexdigest()
+    return _digest_of([asdict(change) for change in plan.changes])
+
+
+def _change_rows(
+    changes: Iterable[tuple[str, str, Iterable[str]]], sections: Mapping[str, str]
+) -> list[dict[str, str]]:
+    """A dry-run report's rows, for both imports: each (kind, id, changed fields) with German labels."""
+    return [
+        {
+            "section": sections.get(kind, kind),
+            "id": entry_id,
+            "fields": ", ".join(LABELS.get(kind, {}).get(name, name) for name in fields),
+        }
+        for kind, entry_id, fields in changes
+    ]
 
 
 def _report(plan: interchange.ImportPlan) -> dict[str, Any]:
     def rows(action: str) -> list[dict[str, str]]:
-        return [
-            {
-                "section": SECTION_LABELS.get(change.section, change.section),
-                "id": change.id,
-                "fields": ", ".join(LABELS.get(change.section, {}).get(name, name) for name in change.fields),
-            }
-            for change in plan.of(action)
-        ]
+        return _change_rows(((c.section, c.id, c.fields) for c in plan.of(action)), SECTION_LABELS)
 
     return {
         "counts": plan.counts,
@@ -246,21 +258,12 @@ def _xzufi_errors(exc: ValueError) -> list[str]:
 
 
 def _xzufi_digest(plan: SyncPlan) -> str:
-    """What the editor saw: the same files against the same knowledge base give the same digest."""
-    data = json.dumps(plan.as_dict(), sort_keys=True, default=str)
-    return hashlib.sha256(data.encode()).hexdigest()
+    return _digest_of(plan.as_dict())
 
 
 def _xzufi_report(plan: SyncPlan) -> dict[str, Any]:
     def rows(action: str) -> list[dict[str, str]]:
-        return [
-            {
-                "section": XZUFI_KINDS.get(entry.kind, entry.kind),
-                "id": entry.id,
-                "fields": ", ".join(LABELS.get(entry.kind, {}).get(name, name) for name in entry.fields),
-            }
-            for entry in plan.of(action)
-        ]
+        return _change_rows(((e.kind, e.id, e.fields) for e in plan.of(action)), XZUFI_KINDS)
 
     shadowed = [
         {
