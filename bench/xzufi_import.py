@@ -23,21 +23,21 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
+# Run as a script: Python puts bench/ first on the path, so the sibling benchmarks import as modules
+# (as bench/answer_quality.py imports search_quality).
+import search_quality
+import xzufi_generate
+
+from kumpel_knowledge.core.db import make_engine, make_session_factory
+from kumpel_knowledge.core.migrations import upgrade
+from kumpel_knowledge.kb import interchange
+from kumpel_knowledge.kb.models import Municipality
+from kumpel_knowledge.kb.xzufi.sync import apply_sync, plan_sync, read_export
+from kumpel_knowledge.search import HybridSearch
+from kumpel_knowledge.search import calibration as calibration_mod
+from kumpel_knowledge.staff.auth import StaffIdentity
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "bench"))
-
-import search_quality  # noqa: E402  (bench/ is no package)
-import xzufi_generate  # noqa: E402
-
-from kumpel_knowledge.core.db import make_engine, make_session_factory  # noqa: E402
-from kumpel_knowledge.core.migrations import upgrade  # noqa: E402
-from kumpel_knowledge.kb import interchange  # noqa: E402
-from kumpel_knowledge.kb.models import Municipality  # noqa: E402
-from kumpel_knowledge.kb.xzufi.sync import apply_sync, plan_sync, read_export  # noqa: E402
-from kumpel_knowledge.search import HybridSearch  # noqa: E402
-from kumpel_knowledge.search import calibration as calibration_mod  # noqa: E402
-from kumpel_knowledge.staff.auth import StaffIdentity  # noqa: E402
-
 FIXTURES = ROOT / "tests" / "knowledge" / "fixtures" / "xzufi"
 IMPORTER = StaffIdentity("bench", "editor")
 T = TypeVar("T")
