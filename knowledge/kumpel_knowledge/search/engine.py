@@ -174,9 +174,9 @@ class HybridSearch:
         """Create an empty index; nothing is loaded until the first rebuild or search.
 
         Args:
-            model_name_or_path: sentence-transformers model (default: the e5 built offline).
+            model_name_or_path: the sentence encoder (default: the tuned e5, search/dense.py).
             mode: "hybrid", "lexical" (no model at all) or "dense".
-            calibration_path: fusion weights and thresholds (default: calibration.json here).
+            calibration_path: fusion weights and thresholds (default: the model's file, calibration.py).
             embedding_cache: optional .npz file; ``rebuild`` reads entry embeddings from it and
                 writes them back, so a restart re-encodes only texts that changed.
             torch_threads: intra-op threads for the model (None: torch's default, all cores).
@@ -187,9 +187,9 @@ class HybridSearch:
             raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
         self.mode = mode
         self._encoder = DenseEncoder(model_name_or_path, torch_threads=torch_threads) if mode != "lexical" else None
-        self._calibration: ModeCalibration = calibration_mod.load(calibration_path or calibration_mod.CALIBRATION_FILE)[
-            mode
-        ]
+        if calibration_path is None:
+            calibration_path = calibration_mod.file_for(self._encoder.calibration_key if self._encoder else "kumpel-e5")
+        self._calibration: ModeCalibration = calibration_mod.load(calibration_path)[mode]
         self._vocabulary = vocabulary if vocabulary is not None else vocabulary_mod.load()
         self._write_lock = threading.RLock()
         self._entries: dict[str, _Entry] = {}
@@ -534,6 +534,14 @@ class HybridSearch:
             return SearchResult("unknown", [])
         signals = self.signals(query, snap)
         return self.decide(snap, signals, types=types, k=k)
+
+    def ranked_ids(self, query: str, *, k: int = 5) -> list[str]:
+        """The ids of the ``k`` best-ranked entries for ``query``, without any decision (tuning mines these)."""
+        snap = self._snapshot
+        if snap.size == 0:
+            return []
+        fused = self.fuse(self.signals(query, snap), self._calibration, snap)
+        return [snap.docs[i].id for i in np.argsort(-fused, kind="stable")[:k]]
 
     def decide(
         self,
