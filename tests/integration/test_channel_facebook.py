@@ -147,7 +147,7 @@ def test_a_knowledge_question_is_answered_with_its_source(messenger: Messenger) 
 
 def test_a_meinten_sie_choice_is_picked_by_its_quick_reply(messenger: Messenger) -> None:
     citizen = Citizen(messenger)
-    text = citizen.say("Ich brauche was vom Amt wegen meinem Auto")
+    text = citizen.say("Ich habe eine Frage zu meinem Auto")
     assert "Meinten Sie" in text
     # Titles over Meta's 20 characters are numbered in the text; the quick replies carry the numbers.
     [picked] = [r for r in citizen.quick_replies if "svc-fahrzeug-abmelden" in r["payload"]]
@@ -157,7 +157,7 @@ def test_a_meinten_sie_choice_is_picked_by_its_quick_reply(messenger: Messenger)
 
 def test_a_meinten_sie_choice_is_picked_by_a_typed_number(messenger: Messenger) -> None:
     citizen = Citizen(messenger)
-    citizen.say("Ich brauche was vom Amt wegen meinem Auto")
+    citizen.say("Ich habe eine Frage zu meinem Auto")
     number = next(i for i, r in enumerate(citizen.quick_replies, start=1) if "svc-fahrzeug-abmelden" in r["payload"])
     answer = citizen.say(f"{number}.")
     assert "außer Betrieb" in answer and "Quelle:" in answer, answer

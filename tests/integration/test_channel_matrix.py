@@ -246,7 +246,7 @@ def test_a_knowledge_question_is_answered_with_its_source(citizen: Citizen) -> N
 
 
 def test_a_meinten_sie_option_is_picked_by_its_number(citizen: Citizen) -> None:
-    citizen.say("Ich brauche was vom Amt wegen meinem Auto")
+    citizen.say("Ich habe eine Frage zu meinem Auto")
     assert "Meinten Sie" in citizen.text, citizen.text
     options = re.findall(r"^(\d+)\) (.+)$", citizen.text, re.MULTILINE)
     assert options, citizen.text

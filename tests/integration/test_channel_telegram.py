@@ -156,7 +156,7 @@ def test_a_knowledge_question_is_answered_with_its_source(telegram: Telegram) ->
 
 def test_a_meinten_sie_choice_is_picked_by_its_button_and_the_callback_answered(telegram: Telegram) -> None:
     citizen = Citizen(telegram)
-    assert "Meinten Sie" in citizen.say("Ich brauche was vom Amt wegen meinem Auto")
+    assert "Meinten Sie" in citizen.say("Ich habe eine Frage zu meinem Auto")
     [picked] = [b["text"] for b in citizen.buttons if "außer Betrieb" in b["text"]]
     answered_before = len(telegram.calls("answerCallbackQuery"))
     text = citizen.tap(picked)
@@ -166,7 +166,7 @@ def test_a_meinten_sie_choice_is_picked_by_its_button_and_the_callback_answered(
 
 def test_a_meinten_sie_choice_is_picked_by_its_number(telegram: Telegram) -> None:
     citizen = Citizen(telegram)
-    citizen.say("Ich brauche was vom Amt wegen meinem Auto")
+    citizen.say("Ich habe eine Frage zu meinem Auto")
     titles = [b["text"] for b in citizen.buttons]
     number = next(i for i, title in enumerate(titles, start=1) if "außer Betrieb" in title)
     text = citizen.say(f"Nr. {number}")

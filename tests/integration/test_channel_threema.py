@@ -113,7 +113,7 @@ def test_a_knowledge_question_is_answered_with_its_source(threema: Threema) -> N
 
 def test_a_meinten_sie_choice_is_picked_by_its_number(threema: Threema) -> None:
     phone = Phone(threema)
-    text = phone.say("Ich brauche was vom Amt wegen meinem Auto", expect="Meinten Sie")
+    text = phone.say("Ich habe eine Frage zu meinem Auto", expect="Meinten Sie")
     assert "Antworten Sie einfach mit der Nummer." in text
     number = phone.number_of("außer Betrieb")
     text = phone.say(number, expect="Quelle:")

@@ -191,7 +191,7 @@ def test_a_knowledge_question_is_answered_with_its_source(whatsapp: WhatsApp) ->
 
 def test_a_meinten_sie_choice_is_picked_by_its_button(whatsapp: WhatsApp) -> None:
     citizen = Citizen(whatsapp)
-    citizen.say("Ich brauche was vom Amt wegen meinem Auto", expect="Meinten Sie")
+    citizen.say("Ich habe eine Frage zu meinem Auto", expect="Meinten Sie")
     picked = [option for option in citizen.options if "svc-fahrzeug-abmelden" in option["id"]]
     assert picked, json.dumps(citizen.last, ensure_ascii=False)
     text = citizen.tap(picked[0]["title"], expect="Quelle:")

@@ -105,7 +105,7 @@ def test_the_knowledge_base_answers_what_the_nlu_took_for_small_talk(
 
 
 def test_likely_candidates_are_offered_with_a_plain_word_on_what_else_to_do(conversation: Conversation) -> None:
-    conversation.say("Ich will mein altes Fahrrad loswerden")  # the NLU takes it for out of scope
+    conversation.say("Ich will mein altes Bett loswerden")  # the NLU takes it for out of scope
     assert "Meinten Sie" in conversation.text
     assert any("svc-sperrmuell" in button["payload"] for button in conversation.buttons)
     assert "Wenn nichts davon passt" in conversation.text and "115" in conversation.text

@@ -75,7 +75,7 @@ def test_no_personal_value_reaches_any_log_file(stack: Stack) -> None:
         assert slash.text  # the citizen still gets an answer
 
     asking = Conversation(stack)
-    asking.say(f"Ich heiße {NAME}, Telefon {PHONE}: gibt es einen Zuschuss für meinen Papagei Hansi auf dem Hausboot?")
+    asking.say(f"Ich heiße {NAME}, Telefon {PHONE}: darf mein Papagei Hansi auf dem Hausboot im Hafen singen?")
     assert asking.text
     stored = unanswered_questions(stack)
     assert any("Papagei" in question for question in stored), stored  # the question did reach the knowledge service

