@@ -7,6 +7,7 @@ the rest; the knowledge service reads the same specs to know the forms and check
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -80,8 +81,12 @@ class FieldSpec:
         return self.type in {"consent", "yes_no", "choice"} or self.optional
 
 
-# A message that opens with one of these asks how, where or when something is done, not to do it now.
-HOW_QUESTIONS = ("wie ", "wo ", "wann ", "was muss", "welche ", "welcher ", "welches ")
+# A message with one of these words asks how, where or when something is done, not to do it now; where it
+# stands does not matter ("Wie melde ich meinen Hund an?", "hundesteuer anmelden wo").
+QUESTION_WORDS = frozenset(
+    {"wie", "wo", "wann", "welche", "welcher", "welches", "welchen", "wohin", "woher", "wieviel", "wieso", "warum"}
+)
+QUESTION_PHRASES = ("was muss", "was brauche", "was kostet")
 
 
 @dataclass(frozen=True)
@@ -100,7 +105,7 @@ class StartSpec:
         question how or where it is done ("Wie gebe ich den Zählerstand durch?"), which wants to know
         first: that one gets the question with both buttons."""
         lowered = " ".join(text.lower().split())
-        if lowered.startswith(HOW_QUESTIONS):
+        if QUESTION_WORDS.intersection(re.findall(r"\w+", lowered)) or any(p in lowered for p in QUESTION_PHRASES):
             return False
         return any(word in lowered for word in self.words)
 
