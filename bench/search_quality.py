@@ -442,6 +442,13 @@ def main(argv: list[str] | None = None) -> int:
         for mode in FIT_MODES:
             fitted_on = FITTED_ON + (" with bench/data/fit_*.yml" if args.fitting_sets else "")
             calibrations[mode] = fit_mode(searches["Krefeld"], as_mode(dev, mode), mode, fitted_on)
+            if first_search.encoder is not None:
+                # Which vectors the numbers fit: tests/knowledge/test_tune_model.py checks that make setup
+                # builds this very model, so a changed recipe or training set cannot keep an old fit.
+                identity = first_search.encoder.cache_identity
+                calibrations[mode] = replace(
+                    calibrations[mode], fitted_on=f"{calibrations[mode].fitted_on}; {identity}"
+                )
             c = calibrations[mode]
             print(
                 f"fitted {mode}: weights dense {c.dense_weight} bm25 {c.bm25_weight} char {c.char_weight} "
