@@ -42,6 +42,7 @@ import numpy as np
 from kumpel_knowledge.search import HybridSearch, SearchDoc
 from kumpel_knowledge.search import calibration as calibration_mod
 from kumpel_knowledge.search.calibration import FEATURES, ModeCalibration
+from kumpel_knowledge.search.dense import DenseEncoder
 from kumpel_knowledge.search.labelled import DEV_SHARE, Question, kb_folder_docs, load_questions, split_of
 from kumpel_knowledge.search.vocabulary import Vocabulary
 
@@ -398,7 +399,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.town and args.fit:
         parser.error("--fit fits on the built-in towns only")
-    if args.fit and args.fitting_sets and args.model in (None, "kumpel-e5"):
+    if args.fit and args.fitting_sets and DenseEncoder(args.model).calibration_key == "kumpel-e5":
         parser.error("the tuned model learned from the fitting sets: fit it without --fitting-sets")
     chosen: dict[str, tuple[Path, tuple[Path, ...]]]
     if args.town:

