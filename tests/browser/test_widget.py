@@ -90,6 +90,18 @@ class Chat:
         )
         return str(self.bot_messages.last.inner_text())
 
+    def wait_until_still(self) -> None:
+        """Wait until the panel's slide-in has ended, so what is measured is where it rests.
+
+        On a busy machine the 160 ms animation can outlast a whole bot turn; the endless typing
+        dots are not waited for.
+        """
+        self.page.evaluate(
+            f"() => Promise.all({HOST}.getAnimations()"
+            ".filter(a => a.effect && a.effect.getTiming().iterations !== Infinity)"
+            ".map(a => a.finished))"
+        )
+
     def ask(self, text: str) -> str:
         before = self.bot_messages.count()
         self.input.fill(text)
@@ -354,6 +366,7 @@ def test_200_percent_zoom_and_phone_width_lose_nothing(browser: Any, stack: Stac
             page = context.new_page()
             chat = Chat(page, stack).visit().open()
             chat.ask("Was kostet die Hundesteuer?")
+            chat.wait_until_still()
             box = page.locator("#kumpel-panel").bounding_box()
             assert box["x"] >= 0 and box["y"] >= 0
             assert box["x"] + box["width"] <= viewport["width"] + 1
