@@ -8,7 +8,9 @@ asked of the knowledge base first (topic "service", naming the form):
 - about another service ("no"): the citizen gets that answer, no form;
 - unclear (the form's service among the candidates, not known, or no verb of doing, as in
   "Hundesteuer für einen Hund"): one short question with a button to start the form and one for
-  information only.
+  information only;
+- a form whose service the knowledge base cannot check (no LeiKa key, as the water-meter reading): it
+  starts on a verb of doing, and a question how it is done gets the same short question.
 
 A button (a payload such as ``/start_dog_tax_registration``, or the start button of that question)
 is the citizen's own choice and starts the form at once.
@@ -26,7 +28,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.clock import Clock, clock_from_settings
 from actions.knowledge_actions import SLOT_SERVICE_ID, context_events
-from actions.knowledge_client import KnowledgeClient, KnowledgeServiceError
+from actions.knowledge_client import Answer, KnowledgeClient, KnowledgeServiceError
 from actions.replies import choice_payload, reply_for
 from actions.settings import get_settings
 from kumpel_forms.spec import FormSpec, load_spec
@@ -68,7 +70,13 @@ class ActionStartForm(Action):
             return start
         match = answer.form_match
         if match is None:
-            return start
+            # The knowledge base cannot check this form's service (it has no LeiKa key), but a question how
+            # it is done ("Wie gebe ich den Zählerstand durch?") still wants to know first: ask, with the
+            # answer the knowledge base found as the information button.
+            if spec.start.asked_to_do(text):
+                return start
+            self._ask(dispatcher, spec, _answered_service(answer))
+            return [SlotSet(SLOT_FORM_CONFIRMED, None)]
         if match.decision == "yes" and spec.start.asked_to_do(text):
             # The conversation is now about the form's service: "Was kostet das?" afterwards is about it.
             return [*start, SlotSet(SLOT_SERVICE_ID, match.service_id)] if match.service_id else start
@@ -86,3 +94,9 @@ class ActionStartForm(Action):
         if service_id:
             buttons.append({"title": spec.start.info_button, "payload": choice_payload(service_id, "service")})
         dispatcher.utter_message(text=spec.start.question, buttons=buttons)
+
+
+def _answered_service(answer: Answer) -> str | None:
+    """The service the knowledge base answered with, if it answered with one."""
+    entry = answer.entry or {}
+    return entry.get("id") if answer.status == "answer" and entry.get("type") == "service" else None

@@ -46,11 +46,13 @@ def action_with(body: dict[str, Any] | None, sent: list[dict[str, Any]]) -> Acti
     return ActionStartForm(client=client)
 
 
-def run(action: ActionStartForm, text: str, confirmed: str | None = None) -> tuple[CollectingDispatcher, list[Any]]:
+def run(
+    action: ActionStartForm, text: str, confirmed: str | None = None, intent: str = "start_dog_tax_registration"
+) -> tuple[CollectingDispatcher, list[Any]]:
     tracker = Tracker(
         sender_id="t1",
         slots={"form_confirmed": confirmed},
-        latest_message={"text": text, "intent": {"name": "start_dog_tax_registration", "confidence": 0.9}},
+        latest_message={"text": text, "intent": {"name": intent, "confidence": 0.9}},
         events=[],
         paused=False,
         followup_action=None,
@@ -97,6 +99,34 @@ def test_a_question_how_it_is_done_is_asked_back_with_both_buttons() -> None:
         dispatcher, events = run(action_with(answer("yes"), []), text)
         assert FollowupAction("dog_tax_registration_form") not in events, text
         assert [b["title"] for b in dispatcher.messages[0]["buttons"]] == ["Hund jetzt anmelden", "Nur eine Auskunft"]
+
+
+def run_water_meter(body: dict[str, Any], text: str) -> tuple[CollectingDispatcher, list[Any]]:
+    """The water-meter form: its service has no LeiKa key, so the knowledge base sends no form match."""
+    return run(action_with(body, []), text, intent="start_water_meter_reading")
+
+
+def test_a_form_the_knowledge_base_cannot_check_starts_on_a_request_to_do_it() -> None:
+    body = {**answer(None, "svc-wasserzaehler"), "form_match": None}
+    dispatcher, events = run_water_meter(body, "Ich möchte meinen Zählerstand melden")
+    assert FollowupAction("water_meter_reading_form") in events
+    assert dispatcher.messages == []
+
+
+def test_a_question_how_an_unchecked_form_is_done_is_asked_back_first() -> None:
+    # "Wie gebe ich ... durch?" started the water-meter form with its privacy notice.
+    body = {**answer(None, "svc-wasserzaehler"), "form_match": None}
+    dispatcher, events = run_water_meter(body, "Wie gebe ich den Stand meiner Wasseruhr durch?")
+    assert FollowupAction("water_meter_reading_form") not in events
+    buttons = dispatcher.messages[0]["buttons"]
+    assert [b["title"] for b in buttons] == ["Zählerstand jetzt melden", "Nur eine Auskunft"]
+    assert buttons[0]["payload"] == start_payload("water_meter_reading")
+    assert "svc-wasserzaehler" in buttons[1]["payload"]
+    # Without an answer of the knowledge base there is nothing to inform about: only the start button.
+    unknown = {**body, "status": "unknown", "entry": None}
+    dispatcher, events = run_water_meter(unknown, "Wann muss ich den Zählerstand melden?")
+    assert FollowupAction("water_meter_reading_form") not in events
+    assert [b["title"] for b in dispatcher.messages[0]["buttons"]] == ["Zählerstand jetzt melden"]
 
 
 def test_a_button_starts_the_form_without_asking_the_knowledge_base() -> None:

@@ -293,6 +293,17 @@ def test_an_unclear_start_asks_once_and_the_button_starts_the_form(conversation:
     assert "Datenschutzhinweis" in conversation.text, conversation.text
 
 
+def test_a_question_how_the_water_meter_is_reported_starts_no_form(conversation: Conversation) -> None:
+    # The water-meter form has no LeiKa-keyed service to check its start against; the question how still
+    # wants to know first. The start button then starts the form.
+    conversation.say("Wie gebe ich den Stand meiner Wasseruhr durch?")
+    assert "Datenschutzhinweis" not in conversation.text, conversation.text
+    start = [b for b in conversation.buttons if b["title"] == "Zählerstand jetzt melden"]
+    assert start, conversation.buttons
+    conversation.say(start[0]["payload"])
+    assert "Datenschutzhinweis" in conversation.text, conversation.text
+
+
 def test_the_information_button_answers_about_the_service_without_a_form(conversation: Conversation) -> None:
     conversation.say("Hundesteuer für einen Hund")
     conversation.say(conversation.buttons[1]["payload"])
