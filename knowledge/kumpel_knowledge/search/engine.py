@@ -125,14 +125,18 @@ def _field_of(doc: SearchDoc) -> dict[str, str]:
 
 def whole_text(doc: SearchDoc) -> str:
     """All of an entry's texts together, as one passage (the encoder's view of the whole entry)."""
-    return ". ".join(_texts_of(doc))[:1500]
+    return _joined(_texts_of(doc))
+
+
+def _joined(texts: list[str]) -> str:
+    return ". ".join(texts)[:1500]
 
 
 def _dense_texts(doc: SearchDoc) -> list[str]:
     """Each text alone, plus all of them together (context helps the short synonyms)."""
     texts = _texts_of(doc)
     if len(texts) > 1:
-        texts.append(whole_text(doc))
+        texts.append(_joined(texts))  # whole_text(doc), from the texts already at hand
     return texts
 
 
