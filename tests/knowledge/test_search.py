@@ -16,7 +16,7 @@ import pytest
 
 from kumpel_knowledge.search import HybridSearch, SearchDoc
 from kumpel_knowledge.search.dense import DEFAULT_MODEL_DIR
-from kumpel_knowledge.search.german import asks_for_office, compound_parts, fold
+from kumpel_knowledge.search.german import asks_for_office, compound_parts, fold, respell, umlaut_spellings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -108,6 +108,16 @@ def top_id(search: HybridSearch, question: str, **kwargs: object) -> str | None:
 def test_umlaut_and_sharp_s_folding() -> None:
     assert fold("Bürgerbüro") == fold("Buergerbuero") == "buergerbuero"
     assert fold("Straße") == fold("STRASSE") == "strasse"
+
+
+def test_words_typed_without_umlauts_are_written_as_the_knowledge_base_writes_them() -> None:
+    spellings = umlaut_spellings("Einbürgerung beantragen bei der Ausländerbehörde. Die Gebühr: 255 €.")
+    assert respell("Was kostet die Einbuergerung?", spellings) == "Was kostet die Einbürgerung?"
+    assert respell("oeffnungszeiten auslaenderbehoerde", spellings) == "oeffnungszeiten Ausländerbehörde"
+    # Words the knowledge base does not write with an umlaut stay as typed: "Steuer" is no "Stür".
+    assert respell("Steuer für die neue Gebuehr", spellings) == "Steuer für die neue Gebühr"
+    assert respell("Einbürgerung <b>jetzt</b>", spellings) == "Einbürgerung <b>jetzt</b>"
+    assert respell("Einbuergerung", {}) == "Einbuergerung"
 
 
 def test_compound_splitting_finds_the_parts() -> None:
@@ -327,6 +337,30 @@ def test_real_model_understands_paraphrases(hybrid: HybridSearch, question: str,
 @pytest.mark.parametrize("question", OUT_OF_SCOPE)
 def test_real_model_says_unknown_out_of_scope(hybrid: HybridSearch, question: str) -> None:
     assert hybrid.search(question).status == "unknown"
+
+
+@needs_model
+@pytest.mark.parametrize(
+    ("typed", "written"),
+    [
+        ("Was kostet die Einbuergerung?", "Was kostet die Einbürgerung?"),
+        ("oeffnungszeiten auslaenderbehoerde", "Öffnungszeiten Ausländerbehörde"),
+    ],
+)
+def test_a_question_typed_without_umlauts_gets_the_same_decision(typed: str, written: str) -> None:
+    # The encoder reads "Einbuergerung" as other tokens than "Einbürgerung": before the search
+    # respelled such words, the first question was refused in a town whose entry has no synonyms.
+    search = HybridSearch()
+    search.rebuild(
+        [
+            SearchDoc("svc-naturalisation", "service", "Einbürgerung beantragen", ("Deutsche Staatsangehörigkeit",)),
+            SearchDoc("off-foreigners", "office", "Ausländerbehörde", ("Öffnungszeiten und Kontakt",)),
+            *DOCS,
+        ]
+    )
+    as_typed, as_written = search.search(typed), search.search(written)
+    assert (as_typed.status, [h.id for h in as_typed.hits]) == (as_written.status, [h.id for h in as_written.hits])
+    assert [h.confidence for h in as_typed.hits] == pytest.approx([h.confidence for h in as_written.hits], abs=1e-3)
 
 
 @needs_model

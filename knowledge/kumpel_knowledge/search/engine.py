@@ -48,7 +48,15 @@ from kumpel_knowledge.search import calibration as calibration_mod
 from kumpel_knowledge.search import vocabulary as vocabulary_mod
 from kumpel_knowledge.search.calibration import ModeCalibration
 from kumpel_knowledge.search.dense import DenseEncoder
-from kumpel_knowledge.search.german import asks_for_office, char_ngrams, fold, word_terms, words
+from kumpel_knowledge.search.german import (
+    asks_for_office,
+    char_ngrams,
+    fold,
+    respell,
+    umlaut_spellings,
+    word_terms,
+    words,
+)
 from kumpel_knowledge.search.types import (
     CandidateExplanation,
     SearchDoc,
@@ -81,6 +89,7 @@ class _Entry:
     char_rows: list[tuple[np.ndarray, np.ndarray]]  # per short text: (ids, counts)
     body_ids: np.ndarray  # int32 ids of every term of the entry's whole text (each once)
     dense: np.ndarray | None  # (n_texts, dim)
+    spellings: dict[str, str]  # its words with umlauts or ß, by folded form (german.respell)
 
 
 @dataclass(frozen=True)
@@ -99,6 +108,7 @@ class _Snapshot:
     char_starts: np.ndarray  # first char row of each doc
     dense_matrix: np.ndarray | None  # texts x dim
     dense_starts: np.ndarray  # first dense row of each doc
+    spellings: dict[str, str]  # every entry's words with umlauts or ß, by folded form
 
     @property
     def size(self) -> int:
@@ -308,10 +318,13 @@ class HybridSearch:
         if not char_rows:
             char_rows = [self._term_ids(self._char_vocab, char_ngrams(doc.title))]
         whole = set(bag)
+        spellings = umlaut_spellings(doc.title)
+        for text in (*texts, *doc.body):
+            spellings.update(umlaut_spellings(text))
         for text in doc.body:
             whole.update(word_terms(text))
         body_ids, _ = self._term_ids(self._word_vocab, sorted(whole))
-        return _Entry(doc, word_ids, word_tf, char_rows, body_ids, dense)
+        return _Entry(doc, word_ids, word_tf, char_rows, body_ids, dense, spellings)
 
     def _assemble(self, entries: list[_Entry]) -> _Snapshot:
         n_docs = len(entries)
@@ -391,6 +404,7 @@ class HybridSearch:
             char_starts=char_starts,
             dense_matrix=dense_matrix,
             dense_starts=dense_starts,
+            spellings={folded: word for e in entries for folded, word in e.spellings.items()},
         )
 
     # ------------------------------------------------------------------ reading
@@ -411,6 +425,7 @@ class HybridSearch:
         per_char_row: np.ndarray | None = None
         if n == 0:
             return out, per_text, per_char_row
+        query = respell(query, snap.spellings)  # "Einbuergerung" as the entries write it: Einbürgerung
         if self.mode != "dense":
             out["bm25"], coverage, out["body"] = self._bm25(snap, query)
             out["coverage"] = np.full(n, coverage, np.float32)
@@ -618,6 +633,7 @@ class HybridSearch:
         query = " ".join((query or "").split())[:MAX_QUERY_CHARS]
         if snap.size == 0 or not words(query) or not any(len(fold(w)) > 1 for w in words(query)):
             return self._explanation(query, SearchResult("unknown", []), (), 0.0, False, "empty")
+        query = respell(query, snap.spellings)  # as _signals reads it, so the matched terms are its terms
         signals, per_text, per_char_row = self._signals(query, snap)
         order, hits = self._ranked(snap, signals, types=types, k=k, cal=cal)
         result, reason = self._decision(signals, order, hits, k, cal)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 from functools import lru_cache
 
 from ..core.text import fold as fold  # re-exported: the search folds words through this module
@@ -40,6 +41,36 @@ STOP_WORDS = frozenset(
 def words(text: str) -> list[str]:
     """Word tokens (letters or digit runs), original spelling."""
     return _WORD.findall(unicodedata.normalize("NFC", text))
+
+
+_UMLAUT = re.compile(r"[äöüÄÖÜß]")
+_SPELLED_OUT = re.compile(r"ae|oe|ue|ss", re.IGNORECASE)
+
+
+def umlaut_spellings(text: str) -> dict[str, str]:
+    """The words of ``text`` written with umlauts or ß, keyed by their folded form
+    ("einbuergerung" -> "Einbürgerung"): how the knowledge base spells what citizens may type without."""
+    return {fold(word): word for word in words(text) if _UMLAUT.search(word)}
+
+
+def respell(text: str, spellings: Mapping[str, str]) -> str:
+    """``text`` with each word typed without umlauts written as the knowledge base writes it.
+
+    Folding already matches "Einbuergerung" to "Einbürgerung" word for word, but the encoder reads
+    "Einbuergerung" as a different, rarer token sequence, and the compound splitter, which knows
+    German as it is spelled, cuts it into nonsense ("buergerung"). Only words the knowledge base
+    itself writes with an umlaut or ß are changed, so "Steuer" or "neue" stay as they are.
+    """
+    if not spellings:
+        return text
+
+    def written(match: re.Match[str]) -> str:
+        word = match.group()
+        if _UMLAUT.search(word) or not _SPELLED_OUT.search(word):
+            return word
+        return spellings.get(fold(word), word)
+
+    return _WORD.sub(written, unicodedata.normalize("NFC", text))
 
 
 @lru_cache(maxsize=1)
