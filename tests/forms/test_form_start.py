@@ -101,6 +101,24 @@ def test_a_question_how_it_is_done_is_asked_back_with_both_buttons() -> None:
         assert [b["title"] for b in dispatcher.messages[0]["buttons"]] == ["Hund jetzt anmelden", "Nur eine Auskunft"]
 
 
+def test_a_question_whether_it_can_or_must_be_done_is_asked_back_with_both_buttons() -> None:
+    for text in (
+        "Kann ich die Anmeldung zur Hundesteuer auch per Mail schicken?",
+        "Muss man einen Hund aus dem Tierheim anmelden?",
+        "Geht die Anmeldung auch per Post?",
+    ):
+        dispatcher, events = run(action_with(answer("yes"), []), text)
+        assert FollowupAction("dog_tax_registration_form") not in events, text
+        assert [b["title"] for b in dispatcher.messages[0]["buttons"]] == ["Hund jetzt anmelden", "Nur eine Auskunft"]
+
+
+def test_a_yes_no_question_to_do_it_here_and_now_starts_the_form() -> None:
+    for text in ("Kann ich meinen Hund hier im Chat anmelden?", "Können Sie meinen Hund anmelden?"):
+        dispatcher, events = run(action_with(answer("yes"), []), text)
+        assert FollowupAction("dog_tax_registration_form") in events, text
+        assert dispatcher.messages == []
+
+
 def run_water_meter(body: dict[str, Any], text: str) -> tuple[CollectingDispatcher, list[Any]]:
     """The water-meter form: its service has no LeiKa key, so the knowledge base sends no form match."""
     return run(action_with(body, []), text, intent="start_water_meter_reading")

@@ -304,6 +304,13 @@ def test_a_question_how_the_water_meter_is_reported_starts_no_form(conversation:
     assert "Datenschutzhinweis" in conversation.text, conversation.text
 
 
+def test_a_question_whether_the_registration_can_be_mailed_starts_no_form(conversation: Conversation) -> None:
+    # A yes/no question about the way ("auch per Mail") wants to know first; it started the form before.
+    conversation.say("Kann ich die Anmeldung zur Hundesteuer auch per Mail schicken?")
+    assert "Datenschutzhinweis" not in conversation.text, conversation.text
+    assert "Hund jetzt anmelden" in [b["title"] for b in conversation.buttons], conversation.buttons
+
+
 def test_the_information_button_answers_about_the_service_without_a_form(conversation: Conversation) -> None:
     conversation.say("Hundesteuer für einen Hund")
     conversation.say(conversation.buttons[1]["payload"])

@@ -87,6 +87,18 @@ QUESTION_WORDS = frozenset(
     {"wie", "wo", "wann", "welche", "welcher", "welches", "welchen", "wohin", "woher", "wieviel", "wieso", "warum"}
 )
 QUESTION_PHRASES = ("was muss", "was brauche", "was kostet")
+# A yes/no question asks whether or how it can be done, not to do it now: "Kann ich die Anmeldung auch per
+# Mail schicken?", "Muss man einen Hund aus dem Tierheim anmelden?", "Geht das auch online?". A modal verb
+# first and then "ich", "man" or "wir"; "Können Sie meinen Hund anmelden?" asks the bot to do it.
+MODAL_OPENERS = frozenset(
+    {"kann", "koennen", "können", "muss", "muß", "muessen", "müssen", "darf", "duerfen", "dürfen", "soll", "sollen"}
+    | {"sollte", "sollten", "koennte", "könnte", "koennten", "könnten", "brauche", "brauchen"}
+)
+MODAL_SUBJECTS = frozenset({"ich", "man", "wir"})
+# Verb-first questions without a modal ("Geht die Anmeldung auch per Post?"): only with the question mark.
+QUESTION_OPENERS = frozenset({"geht", "gibt", "ist", "sind", "reicht", "genügt", "genuegt", "gilt", "braucht"})
+# ... unless it asks to do it here and now: "Kann ich meinen Hund hier im Chat anmelden?" is a request.
+HERE_AND_NOW = frozenset({"hier", "jetzt", "gleich", "direkt", "sofort", "chat"})
 
 
 @dataclass(frozen=True)
@@ -102,10 +114,17 @@ class StartSpec:
 
     def asked_to_do(self, text: str) -> bool:
         """Whether the message asks to do it: a verb of doing ("anmelden", "melde ... an"), and not a
-        question how or where it is done ("Wie gebe ich den Zählerstand durch?"), which wants to know
-        first: that one gets the question with both buttons."""
+        question how or where it is done ("Wie gebe ich den Zählerstand durch?") or whether it can or
+        must be done ("Kann ich die Anmeldung auch per Mail schicken?"), which wants to know first:
+        that one gets the question with both buttons."""
         lowered = " ".join(text.lower().split())
-        if QUESTION_WORDS.intersection(re.findall(r"\w+", lowered)) or any(p in lowered for p in QUESTION_PHRASES):
+        tokens = re.findall(r"\w+", lowered)
+        if QUESTION_WORDS.intersection(tokens) or any(p in lowered for p in QUESTION_PHRASES):
+            return False
+        yes_no = (len(tokens) > 1 and tokens[0] in MODAL_OPENERS and tokens[1] in MODAL_SUBJECTS) or (
+            bool(tokens) and tokens[0] in QUESTION_OPENERS and lowered.endswith("?")
+        )
+        if yes_no and not HERE_AND_NOW.intersection(tokens):
             return False
         return any(word in lowered for word in self.words)
 
