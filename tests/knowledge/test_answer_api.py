@@ -157,6 +157,15 @@ def test_clarify_offers_at_most_three_choices_that_can_be_picked(kb_client: Test
     assert answer["status"] == "answer" and answer["entry"]["id"] == picked["id"]
 
 
+def test_an_unlikely_question_back_says_it_is_a_guess_and_whom_to_ask(kb_client: TestClient) -> None:
+    # "Meinten Sie Reisepass?" to a question about the cinema reads as if Kumpel had understood it.
+    guess = ask(kb_client, "Was läuft heute Abend im Kino?")
+    assert guess["status"] == "clarify" and guess["unanswered"] is True and guess["choices"]
+    assert guess["text"].startswith("Dazu bin ich mir nicht sicher. Meinten Sie „")
+    assert "Falls nichts davon passt: Bitte wenden Sie sich an die Stadtverwaltung Krefeld" in guess["text"]
+    assert "115" in guess["text"]
+
+
 def test_unknown_is_honest_names_the_115_and_is_recorded_without_personal_data(
     kb_client: TestClient, kb_settings: Settings
 ) -> None:

@@ -313,9 +313,17 @@ class AnswerEngine:
         choices = [{"type": h.type, "id": h.id, "title": h.title} for h in hits]
         titles = [f"„{c['title']}“" for c in choices]
         listed = titles[0] if len(titles) == 1 else ", ".join(titles[:-1]) + " oder " + titles[-1]
+        text = f"Meinten Sie {listed}? Bitte wählen Sie aus."
+        if unanswered:
+            # Most such questions are about something the town does not offer ("Wie buche ich einen
+            # Flug?"): the citizen is told that the choices are a guess, and whom to ask instead.
+            text = (
+                f"Dazu bin ich mir nicht sicher. Meinten Sie {listed}? Falls nichts davon passt: "
+                + contact_text(self.session, self.settings)
+            )
         return Answer(
             status="clarify",
-            text=f"Meinten Sie {listed}? Bitte wählen Sie aus.",
+            text=text,
             choices=choices,
             context={"service_id": request.service_id, "office_id": request.office_id},
             confidence=round(confidence, 3),
