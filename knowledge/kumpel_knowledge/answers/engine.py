@@ -317,10 +317,8 @@ class AnswerEngine:
         if unanswered:
             # Most such questions are about something the town does not offer ("Wie buche ich einen
             # Flug?"): the citizen is told that the choices are a guess, and whom to ask instead.
-            text = (
-                f"Dazu bin ich mir nicht sicher. Meinten Sie {listed}? Falls nichts davon passt: "
-                + contact_text(self.session, self.settings)
-            )
+            contact = contact_text(self.session, self.settings)
+            text = f"Dazu bin ich mir nicht sicher. Meinten Sie {listed}? Falls nichts davon passt: {contact}"
         return Answer(
             status="clarify",
             text=text,
