@@ -71,6 +71,34 @@ def test_colloquial_questions_get_the_right_cited_answer(
     assert answer["source"]["url"].startswith("https://www.krefeld.de/")
 
 
+def test_where_an_office_sits_is_answered_with_the_office_when_the_nlu_heard_a_service_question(
+    hybrid_client: TestClient,
+) -> None:
+    # The NLU takes it for ask_service (topic "service", services and FAQ only): it was refused.
+    question = "Wo sitzt die Steuerabteilung der Stadt? Ich möchte einen Brief persönlich abgeben."
+    answer = hybrid_client.post("/api/v1/answer", json={"question": question, "topic": "service"}).json()
+    offered = [answer["entry"]["id"]] if answer["status"] == "answer" else [c["id"] for c in answer["choices"]]
+    assert answer["status"] in ("answer", "clarify") and offered[0] == "off-steuern-abgaben", answer
+    if answer["status"] == "answer":
+        assert "Adresse" in answer["text"] or "Telefon" in answer["text"], answer["text"]
+
+
+def test_a_question_naming_an_office_gets_how_to_reach_it_when_the_nlu_heard_a_service_question(
+    hybrid_client: TestClient,
+) -> None:
+    question = "Wie vereinbare ich einen Termin bei der Ausländerbehörde?"
+    answer = hybrid_client.post("/api/v1/answer", json={"question": question, "topic": "service"}).json()
+    assert answer["status"] == "answer" and answer["entry"]["id"] == "off-auslaenderbehoerde", answer
+    assert "Telefon" in answer["text"] and "Öffnungszeiten" in answer["text"], answer["text"]
+
+
+def test_a_fee_question_naming_an_office_is_not_answered_with_the_office(hybrid_client: TestClient) -> None:
+    # The office is where it is done; the fee belongs to a service.
+    question = "Kostet die Anmeldung im Bürgerbüro Geld?"
+    answer = hybrid_client.post("/api/v1/answer", json={"question": question, "topic": "fees"}).json()
+    assert (answer.get("entry") or {}).get("type") != "office", answer
+
+
 def test_out_of_scope_is_an_honest_unknown(hybrid_client: TestClient) -> None:
     answer = hybrid_client.post("/api/v1/answer", json={"question": "Wie wird das Wetter morgen in Mallorca?"}).json()
     assert answer["status"] == "unknown" and "115" in answer["text"]

@@ -19,6 +19,7 @@ from ..core.text import euro, fold
 from ..kb.index import KnowledgeIndex
 from ..kb.models import Faq, Notice, Office, Service, find_entry
 from ..kb.municipality import contact_text, holiday_region
+from ..search.german import asks_for_office
 from ..search.types import SearchHit
 from .dates import asked_day
 from .hours import Closure, OfficeHours, to_local
@@ -191,6 +192,10 @@ class AnswerEngine:
                 if retry.status == "answer" or (retry.status == "clarify" and result.status == "unknown"):
                     result = retry
                     named = self._named_candidate(query, result)
+        if named is None and result.status != "answer" and request.topic == "service":
+            # Not for fees or documents: "Kostet die Anmeldung im Bürgerbüro Geld?" names the office
+            # but asks about a service's fee.
+            result, named = self._with_offices(request, query, result)
         if named is not None:
             return named
         hits = list(result.hits)
@@ -206,6 +211,31 @@ class AnswerEngine:
                 return settled, float(hits[0].confidence), []
             return None, float(hits[0].confidence), hits[:3]
         return None, float(hits[0].confidence) if hits else 0.0, []
+
+    def _with_offices(
+        self, request: AnswerInput, query: str, result: Any
+    ) -> tuple[Any, tuple[Entry, float, list[Any]] | None]:
+        """The search again with offices among the candidates, when the NLU heard a question about a
+        service (topic "service": services and FAQ only) that is about an office: it names one ("Wie buche ich einen Termin im Bürgerbüro?") or
+        asks where or whom ("Wo sitzt die Steuerabteilung?"). The question embedding is cached, so
+        the second search costs only its lexical part. An office found this way answers with how to
+        reach it (or its hours, when the words ask for them): the question is about where to go.
+        """
+        wider = self.index.search.search(query, types=None, k=5)
+        named = self._named_candidate(query, wider)
+        office_first = bool(wider.hits) and wider.hits[0].type == "office"
+        names_office = (named is not None and isinstance(named[0], Office)) or (
+            wider.status == "answer" and office_first and bool(self._written_names(query, list(wider.hits)[:1]))
+        )
+        asks_where = asks_for_office(query) and (
+            wider.status == "answer" or (wider.status == "clarify" and result.status == "unknown")
+        )
+        if not (names_office or asks_where):
+            return result, None
+        if office_first:
+            asked = infer_topic(request.question, self.clock().date())
+            request.topic = asked if asked in ("opening_hours", "office") else "contact"
+        return wider, named
 
     def _settled_by_fact(self, topic: str, question: str, hits: list[Any]) -> Entry | None:
         """The entry a question back can do without, because the fact asked for decides it.
