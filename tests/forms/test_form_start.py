@@ -95,6 +95,8 @@ def test_a_question_how_it_is_done_is_asked_back_with_both_buttons() -> None:
         "Welche Unterlagen brauche ich zum Anmelden?",
         "hundesteuer anmelden wo",  # the question word at the end
         "Ich will meinen Hund anmelden, was kostet das?",
+        "Hundesteuer anmelden Unterlagen",  # names a kind of fact without asking: unclear
+        "Hund anmelden Nachweis Tierarzt",
     ):
         dispatcher, events = run(action_with(answer("yes"), []), text)
         assert FollowupAction("dog_tax_registration_form") not in events, text

@@ -87,6 +87,9 @@ QUESTION_WORDS = frozenset(
     {"wie", "wo", "wann", "welche", "welcher", "welches", "welchen", "wohin", "woher", "wieviel", "wieso", "warum"}
 )
 QUESTION_PHRASES = ("was muss", "was brauche", "was kostet")
+# A message that names a kind of fact without asking ("Hundesteuer abmelden Nachweis Tierarzt") may want
+# that fact or the form: unclear, so it is asked (folded and unfolded spellings; matched as word starts).
+FACT_WORDS = ("unterlage", "nachweis", "dokument", "kosten", "gebühr", "gebuehr", "frist")
 # A yes/no question asks whether or how it can be done, not to do it now: "Kann ich die Anmeldung auch per
 # Mail schicken?", "Muss man einen Hund aus dem Tierheim anmelden?", "Geht das auch online?". A modal verb
 # first and then "ich", "man" or "wir"; "Können Sie meinen Hund anmelden?" asks the bot to do it.
@@ -125,6 +128,8 @@ class StartSpec:
             bool(tokens) and tokens[0] in QUESTION_OPENERS and lowered.endswith("?")
         )
         if yes_no and not HERE_AND_NOW.intersection(tokens):
+            return False
+        if any(token.startswith(FACT_WORDS) for token in tokens):
             return False
         return any(word in lowered for word in self.words)
 
