@@ -216,10 +216,10 @@ class AnswerEngine:
         self, request: AnswerInput, query: str, result: Any
     ) -> tuple[Any, tuple[Entry, float, list[Any]] | None]:
         """The search again with offices among the candidates, when the NLU heard a question about a
-        service (topic "service": services and FAQ only) that is about an office: it names one ("Wie buche ich einen Termin im Bürgerbüro?") or
-        asks where or whom ("Wo sitzt die Steuerabteilung?"). The question embedding is cached, so
-        the second search costs only its lexical part. An office found this way answers with how to
-        reach it (or its hours, when the words ask for them): the question is about where to go.
+        service (topic "service": services and FAQ only) that is about an office: it names one ("Wie
+        buche ich einen Termin im Bürgerbüro?") or asks where or whom ("Wo sitzt die Steuerabteilung?").
+        The question embedding is cached, so the second search costs only its lexical part. An office
+        found this way answers with how to reach it (or its hours, when the words ask for them).
         """
         wider = self.index.search.search(query, types=None, k=5)
         named = self._named_candidate(query, wider)
