@@ -189,6 +189,7 @@ class HybridSearch:
         embedding_cache: str | Path | None = None,
         torch_threads: int | None = 1,
         vocabulary: Vocabulary | None = None,
+        respell_queries: bool = True,
     ) -> None:
         """Create an empty index; nothing is loaded until the first rebuild or search.
 
@@ -201,10 +202,13 @@ class HybridSearch:
             torch_threads: intra-op threads for the model (None: torch's default, all cores).
             vocabulary: citizens' words entries inherit (default: the shipped shared vocabulary;
                 ``Vocabulary([])`` turns it off).
+            respell_queries: write words typed without umlauts as the entries write them
+                (german.respell); off only where a fixed recipe must read questions as before.
         """
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
         self.mode = mode
+        self.respell_queries = respell_queries
         self._encoder = DenseEncoder(model_name_or_path, torch_threads=torch_threads) if mode != "lexical" else None
         if calibration_path is None:
             calibration_path = calibration_mod.file_for(self._encoder.calibration_key if self._encoder else "kumpel-e5")
@@ -425,7 +429,8 @@ class HybridSearch:
         per_char_row: np.ndarray | None = None
         if n == 0:
             return out, per_text, per_char_row
-        query = respell(query, snap.spellings)  # "Einbuergerung" as the entries write it: Einbürgerung
+        if self.respell_queries:
+            query = respell(query, snap.spellings)  # "Einbuergerung" as the entries write it: Einbürgerung
         if self.mode != "dense":
             out["bm25"], coverage, out["body"] = self._bm25(snap, query)
             out["coverage"] = np.full(n, coverage, np.float32)
@@ -633,7 +638,8 @@ class HybridSearch:
         query = " ".join((query or "").split())[:MAX_QUERY_CHARS]
         if snap.size == 0 or not words(query) or not any(len(fold(w)) > 1 for w in words(query)):
             return self._explanation(query, SearchResult("unknown", []), (), 0.0, False, "empty")
-        query = respell(query, snap.spellings)  # as _signals reads it, so the matched terms are its terms
+        if self.respell_queries:
+            query = respell(query, snap.spellings)  # as _signals reads it, so the matched terms are its terms
         signals, per_text, per_char_row = self._signals(query, snap)
         order, hits = self._ranked(snap, signals, types=types, k=k, cal=cal)
         result, reason = self._decision(signals, order, hits, k, cal)
