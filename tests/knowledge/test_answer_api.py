@@ -98,6 +98,14 @@ def test_service_hours_come_from_the_responsible_office(kb_client: TestClient) -
     assert answer["context"] == {"service_id": "svc-reisepass", "office_id": "off-buergerbuero"}
 
 
+def test_whether_a_service_can_be_done_on_a_weekday_is_answered_with_that_days_hours(kb_client: TestClient) -> None:
+    answer = ask(kb_client, "Kann ich meinen Wohnsitz auch samstags anmelden?", "service")
+    assert answer["text"].startswith(
+        "Für „Wohnsitz anmelden“ ist das Bürgerbüro zuständig. Das Bürgerbüro ist am Samstag, 21.11. geschlossen."
+    )
+    assert answer["context"] == {"service_id": "svc-wohnsitz-anmelden", "office_id": "off-buergerbuero"}
+
+
 def test_fees_and_the_follow_up_about_documents(kb_client: TestClient) -> None:
     fees = ask(kb_client, "Was kostet ein Reisepass?", "fees")
     assert fees["entry"] == {"type": "service", "id": "svc-reisepass"}

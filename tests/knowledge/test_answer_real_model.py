@@ -168,3 +168,22 @@ def test_a_name_in_the_question_does_not_override_what_it_asks(
         assert answer["entry"]["id"] != not_this, answer["text"]
     else:
         assert answer["status"] == "clarify", answer["text"]
+
+
+def test_a_day_told_in_the_past_is_not_the_day_asked_about(hybrid_client: TestClient) -> None:
+    def ask(question: str, topic: str) -> str:
+        body = {"question": question, "topic": topic, "now": "2026-11-19T10:00:00+01:00"}
+        return str(hybrid_client.post("/api/v1/answer", json=body).json()["text"])
+
+    # "Wir sind letzten Samstag umgezogen" tells when the move was: the service answers, not Saturday's hours.
+    moved = ask("Wir sind letzten Samstag nach Krefeld gezogen. Kann ich mich online anmelden?", "service")
+    assert moved.startswith("Wohnsitz anmelden: ")
+    # The wedding was on Saturday; the question is about Monday.
+    monday = ask("Wir haben am Samstag geheiratet. Kann ich die Eheurkunde am Montag abholen?", "service")
+    assert "Das Standesamt hat am Montag, 23.11. von 8:00 bis 12:00 Uhr geöffnet." in monday
+    closed = ask("Letzten Montag war zu. Wann hat das Bürgerbüro geöffnet?", "opening_hours")
+    assert closed.startswith("Das Bürgerbüro hat heute bis 18:00 Uhr geöffnet.")
+    # Asked whether it can be done on a Saturday: the office's hours that day.
+    saturday = ask("Kann ich meinen fertigen Ausweis auch an einem Samstag abholen?", "service")
+    assert saturday.startswith("Für „Personalausweis beantragen“ ist das Bürgerbüro zuständig.")
+    assert "am Samstag, 21.11. geschlossen" in saturday

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from kumpel_knowledge.answers.dates import asked_day
+from kumpel_knowledge.answers.dates import AskedDay, asked_day
 
 THURSDAY = date(2026, 11, 19)
 
@@ -52,3 +52,31 @@ def test_impossible_dates_are_named_not_guessed(question: str, shown: str) -> No
     found = asked_day(question, THURSDAY)
     assert found.day is None
     assert found.error == f"Den {shown} gibt es nicht im Kalender."
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Wir sind letzten Samstag umgezogen. Bis wann muss ich mich anmelden?",
+        "Wir haben am Montag geheiratet, wie bekomme ich die Urkunde?",
+        "Mein Ausweis ist am 3.1. abgelaufen.",
+        "Ich habe am Samstag meinen Ausweis verloren.",
+        "Ich war gestern da.",
+    ],
+)
+def test_a_day_told_in_the_past_is_no_day_asked_about(question: str) -> None:
+    assert asked_day(question, THURSDAY) == AskedDay()
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("Wir sind am Samstag umgezogen, kann ich mich am Montag anmelden?", date(2026, 11, 23)),
+        ("Gestern war zu. Hat das Amt morgen auf?", date(2026, 11, 20)),
+        ("Hat das Standesamt am Samstag geöffnet?", date(2026, 11, 21)),  # "geöffnet" tells no past
+        ("Welche Gebühren sind am Montag fällig?", date(2026, 11, 23)),  # a noun, not a participle
+        ("Kann ich meinen fertigen Ausweis auch an einem Samstag abholen?", date(2026, 11, 21)),
+    ],
+)
+def test_the_day_asked_about_beside_a_past_one(question: str, expected: date) -> None:
+    assert asked_day(question, THURSDAY).day == expected

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Literal
 
 from ..core.text import fold
 from .hours import holiday_calendar
@@ -37,6 +38,23 @@ FIXED_DAYS = {
     "rosenmontag": None,  # movable: taken from Easter below
 }
 
+# A question's clauses: "Wir sind am Samstag umgezogen, kann ich mich am Montag anmelden?" has two.
+# A full stop ends a clause only after a word and before a capital: "am 3. Oktober" stays whole.
+_CLAUSE_END = re.compile(r"(?<=[!?;,:])\s+|(?<=\D\.)\s+(?=[A-ZÄÖÜ])|\s+(?=(?:und|aber|weil|denn|nachdem|obwohl)\s)")
+# A clause told in the past: the day in it is when something happened ("letzten Samstag",
+# "am Montag geheiratet", "ist am 3.1. abgelaufen"), not the day the citizen asks about.
+_PAST_WORDS = re.compile(
+    r"\b(gestern|vorgestern|war|waren|warst|hatte|hatten"
+    r"|(letzte|vergangene|vorige)[nmrs]? (montag|dienstag|mittwoch|donnerstag|freitag|samstag|sonntag|sonnabend"
+    r"|woche|wochenende|monat|jahr))\b"
+)
+_PERFECT_AUXILIARY = re.compile(r"\b(bin|bist|ist|sind|seid|habe|hab|hast|hat|haben|habt)\b")
+# Past participles: ge-...-t/-en, also after a separable prefix (umgezogen, abgelaufen) or with ver-
+# (verloren, verkauft). "geöffnet" and "geschlossen" say how an office is, not what happened.
+_PARTICIPLE = re.compile(r"(?!geoeffnet$|geschlossen$)(?:[a-z]{0,5}ge[a-z]{2,}|ver[a-z]{2,})(?:t|en)")
+
+DayKind = Literal["date", "relative", "named"]
+
 
 @dataclass(frozen=True)
 class AskedDay:
@@ -44,6 +62,23 @@ class AskedDay:
 
     day: date | None = None
     error: str | None = None
+    # How the question names it: a calendar date ("am 24.12."), relative to today ("morgen") or by
+    # the name of a weekday or holiday ("am Samstag", "an Heiligabend").
+    kind: DayKind | None = None
+
+
+def told_in_the_past(clause: str) -> bool:
+    """True for a clause that tells what happened ("Wir sind letzten Samstag umgezogen").
+
+    A participle is a word written in lower case: "Welche Gebühren sind am Montag fällig?" holds a
+    noun of the same shape.
+    """
+    folded = fold(clause)
+    if _PAST_WORDS.search(folded):
+        return True
+    if not _PERFECT_AUXILIARY.search(folded):
+        return False
+    return any(word[:1].islower() and _PARTICIPLE.fullmatch(fold(word)) for word in re.findall(r"\w+", clause))
 
 
 def _next_on_or_after(month: int, day: int, today: date) -> date:
@@ -92,11 +127,11 @@ def _explicit_date(text: str, today: date) -> AskedDay | None:
     year_n = int(year_s) + (2000 if year_s and len(year_s) == 2 else 0) if year_s else None
     try:
         if year_n is None:
-            return AskedDay(day=_next_on_or_after(month_n, day_n, today))
-        return AskedDay(day=date(year_n, month_n, day_n))
+            return AskedDay(day=_next_on_or_after(month_n, day_n, today), kind="date")
+        return AskedDay(day=date(year_n, month_n, day_n), kind="date")
     except ValueError:
         shown = f"{day_n:02d}.{month_n:02d}." + (str(year_n) if year_n else "")
-        return AskedDay(error=f"Den {shown} gibt es nicht im Kalender.")
+        return AskedDay(error=f"Den {shown} gibt es nicht im Kalender.", kind="date")
 
 
 def _easter_based(text: str, today: date, region: str) -> date | None:
@@ -115,29 +150,40 @@ def _easter_based(text: str, today: date, region: str) -> date | None:
 def asked_day(question: str, today: date, region: str = "NW") -> AskedDay:
     """The day the question asks about; ``AskedDay()`` when it names none.
 
+    A day in a clause told in the past is no day asked about: "Wir sind letzten Samstag umgezogen"
+    asks nothing about Saturday.
+
     Args:
         question: the citizen's text.
         today: the local date of the question.
         region: German state for holiday names ("Fronleichnam").
     """
-    text = fold(question)
+    for clause in _CLAUSE_END.split(question):
+        if not told_in_the_past(clause):
+            found = _day_in_clause(fold(clause), today, region)
+            if found.day or found.error:
+                return found
+    return AskedDay()
+
+
+def _day_in_clause(text: str, today: date, region: str) -> AskedDay:
     explicit = _explicit_date(text, today)
     if explicit:
         return explicit
     if re.search(r"\bue?bermorgen\b", text):
-        return AskedDay(day=today + timedelta(days=2))
+        return AskedDay(day=today + timedelta(days=2), kind="relative")
     if re.search(r"(?<!heute )\bmorgen\b", text):
-        return AskedDay(day=today + timedelta(days=1))
+        return AskedDay(day=today + timedelta(days=1), kind="relative")
     if re.search(r"\bheute\b", text):
-        return AskedDay(day=today)
+        return AskedDay(day=today, kind="relative")
     for phrase, month_day in FIXED_DAYS.items():
         if month_day and phrase in text:
-            return AskedDay(day=_next_on_or_after(*month_day, today))
+            return AskedDay(day=_next_on_or_after(*month_day, today), kind="named")
     for finder in (_easter_based, _holiday_by_name):
         found = finder(text, today, region)
         if found:
-            return AskedDay(day=found)
+            return AskedDay(day=found, kind="named")
     weekday = _weekday(text, today)
     if weekday:
-        return AskedDay(day=weekday)
+        return AskedDay(day=weekday, kind="named")
     return AskedDay()

@@ -21,12 +21,20 @@ from ..kb.models import Faq, Notice, Office, Service, find_entry
 from ..kb.municipality import contact_text, holiday_region
 from ..search.german import asks_for_office
 from ..search.types import SearchHit
-from .dates import asked_day
+from .dates import WEEKDAYS, asked_day
 from .hours import Closure, OfficeHours, to_local
 from .hours_text import describe_day, describe_now, weekly_overview
 from .models import UnansweredQuestion
 from .scrub import scrub
-from .topics import infer_topic, is_follow_up, subject_words, tokens, without_fact_words, without_personal_data
+from .topics import (
+    day_asked_for_a_service,
+    infer_topic,
+    is_follow_up,
+    subject_words,
+    tokens,
+    without_fact_words,
+    without_personal_data,
+)
 from .types import Answer, AnswerInput, Entry
 
 # The entry types the search considers for a topic. A FAQ may answer a question of any topic: the
@@ -360,15 +368,7 @@ class AnswerEngine:
 
     def _answer_about(self, subject: Entry, topic: str, question: str, now: datetime) -> Answer:
         if isinstance(subject, Faq):
-            # "Wer ist für Sperrmüll zuständig?" found "Was gehört zum Sperrmüll?": the words ask for
-            # a contact or hours, so the FAQ's office answers about the FAQ's service.
-            office = self._office_of(subject) if topic in ("contact", "opening_hours", "office") else None
-            if office is None or infer_topic(question, now.date()) != topic:
-                return self._faq_answer(subject)
-            service = self.session.get(Service, subject.service_id) if subject.service_id else None
-            if topic == "opening_hours":
-                return self._hours_answer(office, service, question, now)
-            return self._contact_answer(office, service)
+            return self._faq_or_its_office(subject, topic, question, now)
         if isinstance(subject, Office):
             if topic in ("contact", "office"):
                 return self._contact_answer(subject, None)
@@ -380,6 +380,12 @@ class AnswerEngine:
             office = self._responsible_office(service)
             if office is not None:
                 return self._hours_answer(office, service, question, now)
+        if topic in ("service", "auto") and self._asked_for_a_day(
+            f"{service.summary} {service.description}", question, now
+        ):
+            office = self._responsible_office(service)
+            if office is not None and office.opening_hours:
+                return self._hours_answer(office, service, question, now)
         if topic in ("contact", "office"):
             return self._contact_answer(self._responsible_office(service), service)
         if topic == "fees":
@@ -387,6 +393,32 @@ class AnswerEngine:
         if topic == "documents":
             return self._documents_answer(service)
         return self._service_answer(service)
+
+    def _faq_or_its_office(self, faq: Faq, topic: str, question: str, now: datetime) -> Answer:
+        """The FAQ's answer, or its office's when the words ask for that office's contact or hours:
+        "Wer ist für Sperrmüll zuständig?" found "Was gehört zum Sperrmüll?", and "Kann ich meinen
+        fertigen Ausweis auch samstags abholen?" found "Ist mein Ausweis schon fertig?"."""
+        office = self._office_of(faq)
+        if office is None:
+            return self._faq_answer(faq)
+        service = self.session.get(Service, faq.service_id) if faq.service_id else None
+        asked = infer_topic(question, now.date())
+        if topic == asked == "opening_hours":
+            return self._hours_answer(office, service, question, now)
+        if topic == asked and topic in ("contact", "office"):
+            return self._contact_answer(office, service)
+        if topic in ("service", "auto") and office.opening_hours and self._asked_for_a_day(faq.answer, question, now):
+            return self._hours_answer(office, service, question, now)
+        return self._faq_answer(faq)
+
+    def _asked_for_a_day(self, entry_text: str, question: str, now: datetime) -> bool:
+        """True when the question asks whether a service can be done on a weekday or holiday; not
+        when the entry's own text speaks of that weekday ("Trauungen auch samstags"): then the
+        entry's answer says it."""
+        day = day_asked_for_a_service(question, now.date(), holiday_region(self.session, self.settings))
+        if day is None:
+            return False
+        return WEEKDAYS[day.weekday()] not in fold(entry_text)
 
     def _responsible_office(self, service: Service) -> Office | None:
         ranked = sorted(service.responsibilities, key=lambda r: r.role != "zustaendige_stelle")

@@ -85,6 +85,22 @@ def infer_topic(question: str, today: date) -> Topic:
     return "auto"
 
 
+# "Kann ich ...", "Geht das ...": the citizen asks whether something can be done.
+_CAN_IT_BE_DONE = re.compile(r"\b(kann|kannst|koennen|koennt|koennte|koennten|geht|gehts|moeglich|darf|duerfen)\b")
+
+
+def day_asked_for_a_service(question: str, today: date, region: str) -> date | None:
+    """The weekday or holiday on which the citizen asks whether a service can be done ("Kann ich
+    mich auch samstags anmelden?", "Kann ich den Ausweis an Heiligabend abholen?"): what answers it
+    are the responsible office's hours on that day. None for other questions, and for a calendar
+    date, which tells more often when something happens ("Ich ziehe am 1.3. um") than when to come.
+    """
+    asked = asked_day(question, today, region)
+    if asked.kind == "named" and _CAN_IT_BE_DONE.search(fold(question)):
+        return asked.day
+    return None
+
+
 def subject_words(question: str) -> str:
     """The question without words about days and kinds of facts: what it is *about*."""
     return " ".join(t for t in tokens(question) if t not in TOPIC_WORDS and t not in DAY_WORDS and not t.isdigit())
