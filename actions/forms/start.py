@@ -2,15 +2,18 @@
 
 The NLU's ``start_<form>`` intent goes by wording ("abmelden", "anmelden"), so "kfz abmelden" or
 "eheschliesung anmelden" would start a dog-tax form with its privacy notice. Here the message is
-asked of the knowledge base first (topic "service", naming the form):
+asked of the knowledge base first, naming the form, and what it wants (``StartSpec.wish``) decides:
 
-- about the form's service and a verb of doing in it (the spec's ``start.words``): the form starts;
+- a request to do it (a verb of doing, no question) about the form's service: the form starts;
 - about another service ("no"): the citizen gets that answer, no form;
+- a question about it ("Muss der Hund angemeldet werden?", "Was kostet die Anmeldung?", asked with
+  topic "auto" so the answer is the fact asked for): the knowledge base's answer, with a button that
+  starts the form;
 - unclear (the form's service among the candidates, not known, or no verb of doing, as in
   "Hundesteuer für einen Hund"): one short question with a button to start the form and one for
   information only;
 - a form whose service the knowledge base cannot check (no LeiKa key, as the water-meter reading): it
-  starts on a verb of doing, and a question how it is done gets the same short question.
+  starts on a request to do it; a question gets the answer the knowledge base found, with the button.
 
 A button (a payload such as ``/start_dog_tax_registration``, or the start button of that question)
 is the citizen's own choice and starts the form at once.
@@ -62,29 +65,38 @@ class ActionStartForm(Action):
         start: list[EventType] = [SlotSet(SLOT_FORM_CONFIRMED, None), FollowupAction(spec.loop_name)]
         if spec.start is None or text.startswith("/") or tracker.get_slot(SLOT_FORM_CONFIRMED) == spec.form:
             return start
+        wish = spec.start.wish(text)
+        # A question about it is answered in the kind of fact its words ask for ("Was kostet ...",
+        # "Welche Unterlagen ..."): topic "auto" lets the knowledge service tell.
+        topic = "auto" if wish == "ask" else "service"
         try:
-            answer = await self.client.answer(text, "service", now=self.clock().isoformat(), form=spec.form)
+            answer = await self.client.answer(text, topic, now=self.clock().isoformat(), form=spec.form)
         except KnowledgeServiceError as error:
             # Without the knowledge base the form still collects and submits later (retry rule).
             logger.warning("knowledge service failed before starting %s: %s", spec.form, error)
             return start
         match = answer.form_match
-        if match is None:
-            # The knowledge base cannot check this form's service (it has no LeiKa key), but a question how
-            # it is done ("Wie gebe ich den Zählerstand durch?") still wants to know first: ask, with the
-            # answer the knowledge base found as the information button.
-            if spec.start.asked_to_do(text):
-                return start
-            self._ask(dispatcher, spec, _answered_service(answer))
-            return [SlotSet(SLOT_FORM_CONFIRMED, None)]
-        if match.decision == "yes" and spec.start.asked_to_do(text):
+        # Without a match the knowledge base cannot check this form's service (it has no LeiKa key): a
+        # request to do it starts the form, and the service it answered with stands for the form's.
+        about_it = match.decision == "yes" if match is not None else _answered_service(answer) is not None
+        if wish == "do" and (match is None or match.decision == "yes"):
             # The conversation is now about the form's service: "Was kostet das?" afterwards is about it.
-            return [*start, SlotSet(SLOT_SERVICE_ID, match.service_id)] if match.service_id else start
-        if match.decision == "no":
+            service_id = match.service_id if match is not None else None
+            return [*start, SlotSet(SLOT_SERVICE_ID, service_id)] if service_id else start
+        if match is not None and match.decision == "no":
             dispatcher.utter_message(**reply_for(answer, "service"))
             # The start sent no context: set what the answer is about, leave the rest as it was.
             return [SlotSet(SLOT_FORM_CONFIRMED, None), *context_events(answer.context, {})]
-        self._ask(dispatcher, spec, match.service_id)
+        if wish == "ask" and answer.status == "answer" and about_it:
+            # "Muss der Hund angemeldet werden?": the answer, and a button to do it right here.
+            reply = reply_for(answer, topic)
+            reply["buttons"] = [
+                *reply.get("buttons", []),
+                {"title": spec.start.button, "payload": start_payload(spec.form)},
+            ]
+            dispatcher.utter_message(**reply)
+            return [SlotSet(SLOT_FORM_CONFIRMED, None), *context_events(answer.context, {})]
+        self._ask(dispatcher, spec, match.service_id if match is not None else _answered_service(answer))
         return [SlotSet(SLOT_FORM_CONFIRMED, None)]
 
     @staticmethod

@@ -87,35 +87,62 @@ def test_without_a_verb_of_doing_the_citizen_is_asked_with_two_buttons() -> None
     assert "svc-hundesteuer-anmeldung" in buttons[1]["payload"]
 
 
-def test_a_question_how_it_is_done_is_asked_back_with_both_buttons() -> None:
-    # "Wie melde ich ... an?" wants to know how, not to start now: the same two buttons, no form yet.
+def assert_answered_with_a_start_button(text: str, form: str = "dog_tax_registration") -> None:
+    """A question about the form's service gets the knowledge base's answer (asked with topic "auto",
+    so it is the fact asked for) and a button that starts the form; no form yet."""
+    sent: list[dict[str, Any]] = []
+    dispatcher, events = run(action_with(answer("yes"), sent), text)
+    assert FollowupAction(f"{form}_form") not in events, text
+    assert sent[0]["topic"] == "auto", text
+    (message,) = dispatcher.messages
+    assert message["text"].startswith("Hund zur Hundesteuer anmelden: ...") and "Quelle:" in message["text"], text
+    assert message["buttons"] == [{"title": "Hund jetzt anmelden", "payload": start_payload(form)}], text
+    assert SlotSet("service_id", "svc-hundesteuer-anmeldung") in events, text
+
+
+def test_a_question_how_it_is_done_is_answered_with_a_button_to_do_it() -> None:
+    # "Wie melde ich ... an?" wants to know how, not to start now.
     for text in (
         "Wie melde ich meinen Hund an?",
         "wo melde ich meinen hund an",
         "Welche Unterlagen brauche ich zum Anmelden?",
         "hundesteuer anmelden wo",  # the question word at the end
         "Ich will meinen Hund anmelden, was kostet das?",
-        "Hundesteuer anmelden Unterlagen",  # names a kind of fact without asking: unclear
-        "Hund anmelden Nachweis Tierarzt",
+        "Wer bekommt die Anmeldung, wenn ich meinen Hund anmelde",  # "wer", without the mark
     ):
-        dispatcher, events = run(action_with(answer("yes"), []), text)
-        assert FollowupAction("dog_tax_registration_form") not in events, text
-        assert [b["title"] for b in dispatcher.messages[0]["buttons"]] == ["Hund jetzt anmelden", "Nur eine Auskunft"]
+        assert_answered_with_a_start_button(text)
 
 
-def test_a_question_whether_it_can_or_must_be_done_is_asked_back_with_both_buttons() -> None:
+def test_a_question_whether_it_can_or_must_be_done_is_answered_with_a_button_to_do_it() -> None:
     for text in (
         "Kann ich die Anmeldung zur Hundesteuer auch per Mail schicken?",
         "Muss man einen Hund aus dem Tierheim anmelden?",
         "Geht die Anmeldung auch per Post?",
+        "Muss der Hund angemeldet werden?",  # another subject than ich/man/wir, with the question mark
+        "Ich habe einen Welpen bekommen, muss der angemeldet werden?",  # the question in the second clause
+        "Unser Hund ist gestorben. Muss ich ihn anmelden",  # modal verb and "ich", without the mark
+        "Was passiert, wenn ich meinen Hund nicht anmelde",  # "was" opening a clause
+        "Hund anmelden Pflicht?",
+        "Wenn ich meinen Hund anmelde, bekomme ich dann Geld zurück?",
     ):
-        dispatcher, events = run(action_with(answer("yes"), []), text)
+        assert_answered_with_a_start_button(text)
+
+
+def test_a_kind_of_fact_named_without_a_question_is_asked_back_with_both_buttons() -> None:
+    for text in ("Hundesteuer anmelden Unterlagen", "Hund anmelden Nachweis Tierarzt", "Hundesteuer anmelden Strafe"):
+        sent: list[dict[str, Any]] = []
+        dispatcher, events = run(action_with(answer("yes"), sent), text)
         assert FollowupAction("dog_tax_registration_form") not in events, text
+        assert sent[0]["topic"] == "service", text
         assert [b["title"] for b in dispatcher.messages[0]["buttons"]] == ["Hund jetzt anmelden", "Nur eine Auskunft"]
 
 
-def test_a_yes_no_question_to_do_it_here_and_now_starts_the_form() -> None:
-    for text in ("Kann ich meinen Hund hier im Chat anmelden?", "Können Sie meinen Hund anmelden?"):
+def test_a_request_to_do_it_here_and_now_starts_the_form() -> None:
+    for text in (
+        "Kann ich meinen Hund hier im Chat anmelden?",
+        "Können Sie meinen Hund anmelden?",
+        "Bitte meinen Hund anmelden, wir haben ihn seit gestern.",
+    ):
         dispatcher, events = run(action_with(answer("yes"), []), text)
         assert FollowupAction("dog_tax_registration_form") in events, text
         assert dispatcher.messages == []
@@ -133,15 +160,16 @@ def test_a_form_the_knowledge_base_cannot_check_starts_on_a_request_to_do_it() -
     assert dispatcher.messages == []
 
 
-def test_a_question_how_an_unchecked_form_is_done_is_asked_back_first() -> None:
+def test_a_question_how_an_unchecked_form_is_done_is_answered_with_a_button_to_do_it() -> None:
     # "Wie gebe ich ... durch?" started the water-meter form with its privacy notice.
     body = {**answer(None, "svc-wasserzaehler"), "form_match": None}
     dispatcher, events = run_water_meter(body, "Wie gebe ich den Stand meiner Wasseruhr durch?")
     assert FollowupAction("water_meter_reading_form") not in events
-    buttons = dispatcher.messages[0]["buttons"]
-    assert [b["title"] for b in buttons] == ["Zählerstand jetzt melden", "Nur eine Auskunft"]
-    assert buttons[0]["payload"] == start_payload("water_meter_reading")
-    assert "svc-wasserzaehler" in buttons[1]["payload"]
+    (message,) = dispatcher.messages
+    assert "Quelle:" in message["text"]
+    assert message["buttons"] == [
+        {"title": "Zählerstand jetzt melden", "payload": start_payload("water_meter_reading")}
+    ]
     # Without an answer of the knowledge base there is nothing to inform about: only the start button.
     unknown = {**body, "status": "unknown", "entry": None}
     dispatcher, events = run_water_meter(unknown, "Wann muss ich den Zählerstand melden?")

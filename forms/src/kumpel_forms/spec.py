@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 
@@ -85,23 +85,35 @@ class FieldSpec:
 # stands does not matter ("Wie melde ich meinen Hund an?", "hundesteuer anmelden wo").
 QUESTION_WORDS = frozenset(
     {"wie", "wo", "wann", "welche", "welcher", "welches", "welchen", "wohin", "woher", "wieviel", "wieso", "warum"}
+    | {"wer", "wem", "wen", "weshalb", "wozu", "wofür", "wofuer", "womit"}
 )
 QUESTION_PHRASES = ("was muss", "was brauche", "was kostet")
 # A message that names a kind of fact without asking ("Hundesteuer abmelden Nachweis Tierarzt") may want
 # that fact or the form: unclear, so it is asked (folded and unfolded spellings; matched as word starts).
-FACT_WORDS = ("unterlage", "nachweis", "dokument", "kosten", "gebühr", "gebuehr", "frist")
-# A yes/no question asks whether or how it can be done, not to do it now: "Kann ich die Anmeldung auch per
-# Mail schicken?", "Muss man einen Hund aus dem Tierheim anmelden?", "Geht das auch online?". A modal verb
-# first and then "ich", "man" or "wir"; "Können Sie meinen Hund anmelden?" asks the bot to do it.
+FACT_WORDS = (
+    *("unterlage", "nachweis", "dokument", "kosten", "gebühr", "gebuehr", "frist", "pflicht", "strafe"),
+    *("nötig", "noetig", "notwendig", "erforderlich"),
+)
+# "Was passiert, wenn ich den Hund nicht anmelde?": "was" asks when it opens a clause (elsewhere it
+# may be "etwas": "Ich will was anmelden").
+CLAUSE_QUESTION_WORDS = frozenset({"was"})
+# A message that ends with "?" asks whether or how it can be done, not to do it now: "Kann ich die
+# Anmeldung auch per Mail schicken?", "Muss der Hund angemeldet werden?", "Hund verstorben, abmelden
+# nötig?". Without the mark, a modal verb first and then "ich", "man" or "wir" asks too ("Unser Hund ist
+# gestorben, muss ich ihn abmelden"); each clause counts.
 MODAL_OPENERS = frozenset(
     {"kann", "koennen", "können", "muss", "muß", "muessen", "müssen", "darf", "duerfen", "dürfen", "soll", "sollen"}
     | {"sollte", "sollten", "koennte", "könnte", "koennten", "könnten", "brauche", "brauchen"}
+    | {"würden", "wuerden", "würdest", "wuerdest"}
 )
 MODAL_SUBJECTS = frozenset({"ich", "man", "wir"})
-# Verb-first questions without a modal ("Geht die Anmeldung auch per Post?"): only with the question mark.
-QUESTION_OPENERS = frozenset({"geht", "gibt", "ist", "sind", "reicht", "genügt", "genuegt", "gilt", "braucht"})
-# ... unless it asks to do it here and now: "Kann ich meinen Hund hier im Chat anmelden?" is a request.
+# ... unless it asks the bot to do it ("Können Sie meinen Hund anmelden?") or to do it here and now
+# ("Kann ich meinen Hund hier im Chat anmelden?"): that is a request.
+ADDRESSED = frozenset({"sie", "du", "ihr"})
 HERE_AND_NOW = frozenset({"hier", "jetzt", "gleich", "direkt", "sofort", "chat"})
+
+
+Wish = Literal["do", "ask", "unclear"]
 
 
 @dataclass(frozen=True)
@@ -115,23 +127,33 @@ class StartSpec:
     button: str
     info_button: str
 
-    def asked_to_do(self, text: str) -> bool:
-        """Whether the message asks to do it: a verb of doing ("anmelden", "melde ... an"), and not a
-        question how or where it is done ("Wie gebe ich den Zählerstand durch?") or whether it can or
-        must be done ("Kann ich die Anmeldung auch per Mail schicken?"), which wants to know first:
-        that one gets the question with both buttons."""
+    def wish(self, text: str) -> Wish:
+        """What the message wants: to do it now ("do": a verb of doing, as "anmelden" or "melde ... an"),
+        to know something about it ("ask": a question how, where or when it is done, "Wie gebe ich den
+        Zählerstand durch?", or whether it can or must be done, "Kann ich die Anmeldung auch per Mail
+        schicken?"), or either ("unclear": no verb of doing, "Hundesteuer für einen Hund", or a kind of
+        fact named without a question, "Hundesteuer anmelden Unterlagen")."""
         lowered = " ".join(text.lower().split())
         tokens = re.findall(r"\w+", lowered)
         if QUESTION_WORDS.intersection(tokens) or any(p in lowered for p in QUESTION_PHRASES):
-            return False
-        yes_no = (len(tokens) > 1 and tokens[0] in MODAL_OPENERS and tokens[1] in MODAL_SUBJECTS) or (
-            bool(tokens) and tokens[0] in QUESTION_OPENERS and lowered.endswith("?")
-        )
-        if yes_no and not HERE_AND_NOW.intersection(tokens):
-            return False
+            return "ask"
+        clauses = [words for words in (re.findall(r"\w+", c) for c in re.split(r"[,.;:!?]+", lowered)) if words]
+        here_and_now = bool(HERE_AND_NOW.intersection(tokens))
+        asks_the_bot = any(len(w) > 1 and w[0] in MODAL_OPENERS and w[1] in ADDRESSED for w in clauses)
+        if re.search(r"\?\W*$", lowered) and not (here_and_now or asks_the_bot):
+            return "ask"
+        for words in clauses:
+            if words[0] in CLAUSE_QUESTION_WORDS:
+                return "ask"
+            if not here_and_now and len(words) > 1 and words[0] in MODAL_OPENERS and words[1] in MODAL_SUBJECTS:
+                return "ask"
         if any(token.startswith(FACT_WORDS) for token in tokens):
-            return False
-        return any(word in lowered for word in self.words)
+            return "unclear"
+        return "do" if any(word in lowered for word in self.words) else "unclear"
+
+    def asked_to_do(self, text: str) -> bool:
+        """Whether the message asks to do it now (``wish``)."""
+        return self.wish(text) == "do"
 
 
 @dataclass(frozen=True)
