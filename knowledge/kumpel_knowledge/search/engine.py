@@ -322,8 +322,8 @@ class HybridSearch:
         if not char_rows:
             char_rows = [self._term_ids(self._char_vocab, char_ngrams(doc.title))]
         whole = set(bag)
-        spellings = umlaut_spellings(doc.title)
-        for text in (*texts, *doc.body):
+        spellings: dict[str, str] = {}
+        for text in (*texts, *doc.body):  # texts begin with the title
             spellings.update(umlaut_spellings(text))
         for text in doc.body:
             whole.update(word_terms(text))
