@@ -28,11 +28,12 @@ for bench/data/town2, the fictional Hellbach):
 
     .venv/knowledge/bin/python bench/answer_quality.py --kb bench/data/town2 --questions bench/data/town2_questions.yml
 
-The blind sets of session 23 (written before any run, never tuned on; the held-out sets of session 21,
-bench/data/holdout_*.yml, have informed several decisions since):
+The blind sets of session 25 (written before any run, never tuned on; those of session 23,
+bench/data/blind_*.yml, and the held-out sets of session 21, bench/data/holdout_*.yml, have informed
+several decisions since):
 
-    .venv/knowledge/bin/python bench/answer_quality.py --questions bench/data/blind_krefeld.yml
-    .venv/knowledge/bin/python bench/answer_quality.py --kb bench/data/town2 --questions bench/data/blind_hellbach.yml
+    .venv/knowledge/bin/python bench/answer_quality.py --questions bench/data/blind3_krefeld.yml
+    .venv/knowledge/bin/python bench/answer_quality.py --kb bench/data/town2 --questions bench/data/blind3_hellbach.yml
 """
 
 from __future__ import annotations

@@ -32,9 +32,16 @@ QUESTION_FILES = {
     "fit_hellbach.yml": HELLBACH,
     "blind_krefeld.yml": KREFELD_SEED,
     "blind_hellbach.yml": HELLBACH,
+    "blind3_krefeld.yml": KREFELD_SEED,
+    "blind3_hellbach.yml": HELLBACH,
+    "forms_dev_hellbach.yml": HELLBACH,
 }
-# blind_*.yml: the blind sets of session 23; holdout_*.yml (session 21) have informed decisions since.
-HOLDOUT_FILES = ("holdout_krefeld.yml", "holdout_hellbach.yml", "blind_krefeld.yml", "blind_hellbach.yml")
+# blind3_*.yml: the blind sets of session 25; blind_*.yml (session 23) and holdout_*.yml (session 21)
+# have informed decisions since.
+HOLDOUT_FILES = (
+    *("holdout_krefeld.yml", "holdout_hellbach.yml", "blind_krefeld.yml", "blind_hellbach.yml"),
+    *("blind3_krefeld.yml", "blind3_hellbach.yml"),
+)
 # Extra fitting data (split: dev) for bench/search_quality.py --fit, each with its minimum size.
 FIT_FILES = {"fit_krefeld.yml": 150, "fit_hellbach.yml": 120}
 
@@ -118,6 +125,8 @@ def test_a_label_naming_no_entry_stops_the_benchmark(search_quality: ModuleType,
         ("holdout_hellbach.yml", 80),
         ("blind_krefeld.yml", 120),
         ("blind_hellbach.yml", 90),
+        ("blind3_krefeld.yml", 45),
+        ("blind3_hellbach.yml", 45),
     ],
 )
 def test_a_held_out_set_is_new_and_large_enough(search_quality: ModuleType, name: str, minimum: int) -> None:
