@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from typing import Any
 from pathlib import Path
 
 import pytest
@@ -187,3 +188,20 @@ def test_a_day_told_in_the_past_is_not_the_day_asked_about(hybrid_client: TestCl
     saturday = ask("Kann ich meinen fertigen Ausweis auch an einem Samstag abholen?", "service")
     assert saturday.startswith("Für „Personalausweis beantragen“ ist das Bürgerbüro zuständig.")
     assert "am Samstag, 21.11. geschlossen" in saturday
+
+
+def test_whether_it_can_be_done_on_a_day_is_answered_by_the_office_all_candidates_share(
+    hybrid_client: TestClient,
+) -> None:
+    def ask(question: str) -> dict[str, Any]:
+        body = {"question": question, "topic": "service", "now": "2026-11-19T10:00:00+01:00"}
+        return dict(hybrid_client.post("/api/v1/answer", json=body).json())
+
+    # Asked back before ("Kann jemand anderes meinen Ausweis abholen?", "Ist mein Personalausweis schon
+    # fertig?", "Reisepass beantragen"): the Bürgerbüro serves all three, and its Heiligabend decides.
+    eve = ask("Kann ich an Heiligabend noch meinen Pass abholen?")
+    assert eve["status"] == "answer" and eve["entry"] == {"type": "office", "id": "off-buergerbuero"}
+    assert eve["text"].startswith("Das Bürgerbüro ist am Donnerstag, 24.12. geschlossen (Heiligabend).")
+    # The NLU heard a service question that names the office: its hours that day, not its address.
+    office = ask("Kann ich samstags Papiere im Bürgerbüro erledigen?")
+    assert office["text"].startswith("Das Bürgerbüro ist am Samstag, 21.11. geschlossen.")

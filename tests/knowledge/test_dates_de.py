@@ -7,6 +7,7 @@ from datetime import date
 import pytest
 
 from kumpel_knowledge.answers.dates import AskedDay, asked_day
+from kumpel_knowledge.answers.topics import day_asked_for_a_service
 
 THURSDAY = date(2026, 11, 19)
 
@@ -80,3 +81,22 @@ def test_a_day_told_in_the_past_is_no_day_asked_about(question: str) -> None:
 )
 def test_the_day_asked_about_beside_a_past_one(question: str, expected: date) -> None:
     assert asked_day(question, THURSDAY).day == expected
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("Kann ich mich auch samstags anmelden? Unter der Woche arbeite ich.", date(2026, 11, 21)),
+        ("Ich arbeite unter der Woche, kann ich am Samstag kommen?", date(2026, 11, 21)),
+        ("Ist es möglich, am Samstag einen Ausweis zu beantragen?", date(2026, 11, 21)),
+        ("Kann ich an Heiligabend noch meinen Pass abholen?", date(2026, 12, 24)),
+        # not the day to come: a deadline, an open question, a day in the past, a calendar date
+        ("Ich brauche bis Freitag einen gültigen Ausweis. Was kann ich machen?", None),
+        ("Kann ich bis Freitag einen Ausweis bekommen?", None),
+        ("Wir sind letzten Samstag umgezogen. Kann ich mich online anmelden?", None),
+        ("Kann ich mich am 24.11. anmelden?", None),
+        ("Ich ziehe am Samstag um. Was muss ich tun?", None),
+    ],
+)
+def test_the_day_on_which_the_citizen_asks_whether_a_service_can_be_done(question: str, expected: date | None) -> None:
+    assert day_asked_for_a_service(question, THURSDAY, "NW") == expected

@@ -67,6 +67,11 @@ class AskedDay:
     kind: DayKind | None = None
 
 
+def clauses(question: str) -> list[str]:
+    """The question's clauses, as written: "Wir sind umgezogen, kann ich mich am Montag anmelden?" has two."""
+    return [clause for clause in _CLAUSE_END.split(question) if clause.strip()]
+
+
 def told_in_the_past(clause: str) -> bool:
     """True for a clause that tells what happened ("Wir sind letzten Samstag umgezogen").
 
@@ -158,7 +163,7 @@ def asked_day(question: str, today: date, region: str = "NW") -> AskedDay:
         today: the local date of the question.
         region: German state for holiday names ("Fronleichnam").
     """
-    for clause in _CLAUSE_END.split(question):
+    for clause in clauses(question):
         if not told_in_the_past(clause):
             found = _day_in_clause(fold(clause), today, region)
             if found.day or found.error:

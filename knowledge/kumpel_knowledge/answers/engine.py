@@ -241,7 +241,10 @@ class AnswerEngine:
         if not (names_office or asks_where):
             return result, None
         if office_first:
-            asked = infer_topic(request.question, self.clock().date())
+            today = self.clock().date()
+            asked = infer_topic(request.question, today)
+            if day_asked_for_a_service(request.question, today, holiday_region(self.session, self.settings)):
+                asked = "opening_hours"  # "Kann ich am Samstag ins Bürgerbüro kommen?"
             request.topic = asked if asked in ("opening_hours", "office") else "contact"
         return wider, named
 
@@ -249,7 +252,9 @@ class AnswerEngine:
         """The entry a question back can do without, because the fact asked for decides it.
 
         - Contact and opening hours: when every candidate is served by the same office, its
-          contact or hours are the answer whichever candidate was meant.
+          contact or hours are the answer whichever candidate was meant; so is that office's day when
+          the question asks whether it can be done on a weekday ("Kann ich meinen fertigen Ausweis
+          auch an einem Samstag abholen?").
         - Fees: exactly one candidate has a fee that the question names ("für zwei Hunde").
         - Fees and documents: the first candidate has the fact and clearly leads the others.
         """
@@ -257,7 +262,10 @@ class AnswerEngine:
         if len(entries) != len(hits) or not entries:
             return None
         # Only when the words ask for it: the NLU hears "Zu welchem Datum ..." as a contact question.
-        if topic in ("contact", "opening_hours", "office") and infer_topic(question, self.clock().date()) == topic:
+        today = self.clock().date()
+        asks_office = topic in ("contact", "opening_hours", "office") and infer_topic(question, today) == topic
+        region = holiday_region(self.session, self.settings)
+        if asks_office or (topic in ("service", "auto") and day_asked_for_a_service(question, today, region)):
             offices = {self._office_of(entry) for entry in entries}
             only = offices.pop() if len(offices) == 1 else None
             return only
@@ -372,6 +380,12 @@ class AnswerEngine:
         if isinstance(subject, Office):
             if topic in ("contact", "office"):
                 return self._contact_answer(subject, None)
+            if (
+                topic == "service"
+                and subject.opening_hours
+                and self._asked_for_a_day(subject.description, question, now)
+            ):
+                return self._hours_answer(subject, None, question, now)
             if topic in ("fees", "documents", "service"):
                 return self._office_services_clarify(subject, topic)
             return self._hours_answer(subject, None, question, now)

@@ -10,7 +10,7 @@ import re
 from datetime import date
 
 from ..core.text import fold
-from .dates import asked_day
+from .dates import asked_day, clauses
 from .types import Topic
 
 # Function words and question phrasing, folded: they never name what a question is about.
@@ -85,19 +85,32 @@ def infer_topic(question: str, today: date) -> Topic:
     return "auto"
 
 
-# "Kann ich ...", "Geht das ...": the citizen asks whether something can be done.
-_CAN_IT_BE_DONE = re.compile(r"\b(kann|kannst|koennen|koennt|koennte|koennten|geht|gehts|moeglich|darf|duerfen)\b")
+# "Kann ich ...", "Geht das ...": a clause that asks whether something can be done opens with these.
+_CAN_IT_BE_DONE = re.compile(
+    r"(und |aber )?(kann|kannst|koennen|koennt|koennte|koennten|geht|gehts|darf|duerfen"
+    r"|ist (es|das) (auch )?moeglich)\b"
+)
+# "Ich brauche bis Freitag einen Ausweis": a day after "bis" is a deadline, not the day to come.
+_DEADLINE = re.compile(r"\bbis (zum |spaetestens |naechsten |kommenden )?[a-z]*\b")
 
 
 def day_asked_for_a_service(question: str, today: date, region: str) -> date | None:
     """The weekday or holiday on which the citizen asks whether a service can be done ("Kann ich
     mich auch samstags anmelden?", "Kann ich den Ausweis an Heiligabend abholen?"): what answers it
-    are the responsible office's hours on that day. None for other questions, and for a calendar
-    date, which tells more often when something happens ("Ich ziehe am 1.3. um") than when to come.
+    are the responsible office's hours on that day. None for other questions ("Ich brauche bis
+    Freitag einen Ausweis, was kann ich machen?"), and for a calendar date, which tells more often when
+    something happens ("Ich ziehe am 1.3. um") than when to come.
     """
-    asked = asked_day(question, today, region)
-    if asked.kind == "named" and _CAN_IT_BE_DONE.search(fold(question)):
-        return asked.day
+    parts = clauses(question)
+    for index, clause in enumerate(parts):
+        # "Ist es möglich, am Samstag ...": the clause that asks and the one after it.
+        asking = " ".join(parts[index : index + 2]) if fold(clause).strip().startswith("ist") else clause
+        folded = fold(asking).strip()
+        if not _CAN_IT_BE_DONE.match(folded) or _DEADLINE.search(folded):
+            continue
+        asked = asked_day(asking, today, region)
+        if asked.kind == "named":
+            return asked.day
     return None
 
 
