@@ -258,6 +258,10 @@ def test_a_form_start_is_checked_against_the_form_service(kb_client: TestClient)
     }
     assert car["form_match"]["decision"] == "no" and car["entry"]["id"] != "svc-hundesteuer-abmeldung"
     assert meter["form_match"] is None  # a form without a LeiKa key is not checked
+    # A contact answer for the form's service is about it too (the question asks for the e-mail).
+    mail = ask(kb_client, "Welche E-Mail hat die Hundesteuer?", "auto", form="dog_tax_registration")
+    assert mail["entry"] == {"type": "office", "id": "off-steuern-abgaben"}
+    assert mail["form_match"]["decision"] == "yes"
 
 
 def test_a_follow_up_without_a_subject_after_a_question_back_offers_the_same_candidates(

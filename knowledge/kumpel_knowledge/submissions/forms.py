@@ -8,6 +8,7 @@ the dialogue would have accepted (``kumpel_forms.validation``).
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
@@ -66,10 +67,12 @@ class FormMatch:
     service: dict[str, str] | None = None  # the form's service in this town's knowledge base
 
 
-def form_match(session: Session, form: str, entry_id: str | None, choice_ids: list[str]) -> FormMatch | None:
+def form_match(session: Session, form: str, answered: Collection[str], choice_ids: list[str]) -> FormMatch | None:
     """How the answer to a form-start message relates to the form's service (by its LeiKa key).
 
-    None for an unknown form or one without a LeiKa key (its start is not checked).
+    ``answered``: what the answer is about, the entry and the service it answered for ("Kann ich die
+    Anmeldung auch per Mail schicken?" gets the contact of the service's office), empty for a question
+    back or an unknown. None for an unknown form or one without a LeiKa key (its start is not checked).
     """
     info = FORMS.get(form)
     if info is None or not info.leika_key:
@@ -78,9 +81,9 @@ def form_match(session: Session, form: str, entry_id: str | None, choice_ids: li
     if service is None:
         return FormMatch("unclear")
     ref = {"id": service.id, "title": service.name}
-    if entry_id == service.id:
+    if service.id in answered:
         return FormMatch("yes", ref)
-    if service.id in choice_ids or (entry_id is None and not choice_ids):
+    if service.id in choice_ids or (not answered and not choice_ids):
         return FormMatch("unclear", ref)
     return FormMatch("no", ref)
 
