@@ -109,6 +109,8 @@ def test_a_question_how_it_is_done_is_answered_with_a_button_to_do_it() -> None:
         "hundesteuer anmelden wo",  # the question word at the end
         "Ich will meinen Hund anmelden, was kostet das?",
         "Wer bekommt die Anmeldung, wenn ich meinen Hund anmelde",  # "wer", without the mark
+        "Ich möchte wissen, ob ich meinen Hund anmelden muss",  # a question told as a statement
+        "Ich habe eine Frage zur Anmeldung meines Hundes",
     ):
         assert_answered_with_a_start_button(text)
 

@@ -86,6 +86,9 @@ class FieldSpec:
 QUESTION_WORDS = frozenset(
     {"wie", "wo", "wann", "welche", "welcher", "welches", "welchen", "wohin", "woher", "wieviel", "wieso", "warum"}
     | {"wer", "wem", "wen", "weshalb", "wozu", "wofür", "wofuer", "womit"}
+    # an asked question told as a statement: "Ich möchte wissen, ob ich meinen Hund anmelden muss",
+    # "Ich habe eine Frage zur Anmeldung meines Hundes"
+    | {"ob", "wissen", "frage", "fragen", "auskunft", "info", "infos", "information", "informationen"}
 )
 QUESTION_PHRASES = ("was muss", "was brauche", "was kostet")
 # A message that names a kind of fact without asking ("Hundesteuer abmelden Nachweis Tierarzt") may want

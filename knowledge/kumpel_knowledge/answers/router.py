@@ -181,11 +181,9 @@ def _answer(
         return response  # small talk after all (actions/small_talk.py keeps the same two)
     response.message_id = _record(session, request, asked, result, settings, engine, now=clock())
     if request.form:
-        answered = (
-            {(result.entry or {}).get("id"), (result.context or {}).get("service_id")} - {None}
-            if result.status == "answer"
-            else set()
-        )
+        # What the answer is about: its entry and the service it answers for (a contact answer names the office).
+        about = [(result.entry or {}).get("id"), (result.context or {}).get("service_id")]
+        answered = {entry_id for entry_id in about if entry_id} if result.status == "answer" else set()
         match = form_match(session, request.form, answered, [c["id"] for c in result.choices])
         if match is not None:
             response.form_match = FormMatchOut.model_validate(match, from_attributes=True)
