@@ -91,7 +91,7 @@ _CAN_IT_BE_DONE = re.compile(
     r"|ist (es|das) (auch )?moeglich)\b"
 )
 # "Ich brauche bis Freitag einen Ausweis": a day after "bis" is a deadline, not the day to come.
-_DEADLINE = re.compile(r"\bbis (zum |spaetestens |naechsten |kommenden )?[a-z]*\b")
+_DEADLINE = re.compile(r"\bbis\b")
 
 
 def day_asked_for_a_service(question: str, today: date, region: str) -> date | None:
