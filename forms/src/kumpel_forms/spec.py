@@ -154,10 +154,6 @@ class StartSpec:
             return "unclear"
         return "do" if any(word in lowered for word in self.words) else "unclear"
 
-    def asked_to_do(self, text: str) -> bool:
-        """Whether the message asks to do it now (``wish``)."""
-        return self.wish(text) == "do"
-
 
 @dataclass(frozen=True)
 class FormSpec:

@@ -7,7 +7,7 @@ citation from ``source``).
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -132,6 +132,7 @@ class AnswerEngine:
         self.clock = clock
         self._scrubbed: dict[str, str] = {}
         self._entries: dict[str, Entry | None] = {}
+        self._service_days: dict[tuple[str, date], date | None] = {}
 
     def scrubbed(self, text: str) -> str:
         """``scrub(text)``, computed once per answer: the search, the unanswered record and the
@@ -243,7 +244,7 @@ class AnswerEngine:
         if office_first:
             today = self.clock().date()
             asked = infer_topic(request.question, today)
-            if day_asked_for_a_service(request.question, today, holiday_region(self.session, self.settings)):
+            if self._service_day(request.question, today):
                 asked = "opening_hours"  # "Kann ich am Samstag ins Bürgerbüro kommen?"
             request.topic = asked if asked in ("opening_hours", "office") else "contact"
         return wider, named
@@ -264,8 +265,7 @@ class AnswerEngine:
         # Only when the words ask for it: the NLU hears "Zu welchem Datum ..." as a contact question.
         today = self.clock().date()
         asks_office = topic in ("contact", "opening_hours", "office") and infer_topic(question, today) == topic
-        region = holiday_region(self.session, self.settings)
-        if asks_office or (topic in ("service", "auto") and day_asked_for_a_service(question, today, region)):
+        if asks_office or (topic in ("service", "auto") and self._service_day(question, today)):
             offices = {self._office_of(entry) for entry in entries}
             only = offices.pop() if len(offices) == 1 else None
             return only
@@ -429,10 +429,19 @@ class AnswerEngine:
         """True when the question asks whether a service can be done on a weekday or holiday; not
         when the entry's own text speaks of that weekday ("Trauungen auch samstags"): then the
         entry's answer says it."""
-        day = day_asked_for_a_service(question, now.date(), holiday_region(self.session, self.settings))
+        day = self._service_day(question, now.date())
         if day is None:
             return False
         return WEEKDAYS[day.weekday()] not in fold(entry_text)
+
+    def _service_day(self, question: str, today: date) -> date | None:
+        """``day_asked_for_a_service`` in the town's state, read once per answer: the search for the
+        subject, the settling of a question back and the reply all ask it."""
+        key = (question, today)
+        if key not in self._service_days:
+            region = holiday_region(self.session, self.settings)
+            self._service_days[key] = day_asked_for_a_service(question, today, region)
+        return self._service_days[key]
 
     def _responsible_office(self, service: Service) -> Office | None:
         ranked = sorted(service.responsibilities, key=lambda r: r.role != "zustaendige_stelle")
