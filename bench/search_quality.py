@@ -133,8 +133,8 @@ def collect_signals(search: HybridSearch, questions: list[Question]) -> list[Eva
 def as_mode(rows: list[Evaluated], mode: str) -> list[Evaluated]:
     """The signals a HybridSearch in ``mode`` computes (the others are zero there)."""
     keep = {
-        "hybrid": ("dense", "bm25", "char", "coverage", "office_cue"),
-        "lexical": ("bm25", "char", "coverage", "office_cue"),
+        "hybrid": ("dense", "bm25", "char", "body", "coverage", "office_cue"),
+        "lexical": ("bm25", "char", "body", "coverage", "office_cue"),
         "dense": ("dense",),
     }[mode]
     return [

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from fastapi import HTTPException, Request, status
 from sqlalchemy import select
@@ -18,8 +19,7 @@ from sqlalchemy.orm import Session
 
 from ..core.deps import get_runtime
 from ..core.settings import Settings
-from ..search import HybridSearch, SearchDoc
-from ..search.service_text import service_body
+from ..search import HybridSearch, SearchDoc, entry_docs
 from .models import Faq, Office, Service, find_entry
 
 log = logging.getLogger(__name__)
@@ -46,12 +46,9 @@ class KnowledgeIndex:
         return versions
 
     def _docs(self, session: Session) -> Iterator[SearchDoc]:
-        for service in session.scalars(select(Service)):
-            yield self.service_doc(service)
-        for office in session.scalars(select(Office)):
-            yield self.office_doc(office)
-        for faq in session.scalars(select(Faq)):
-            yield self.faq_doc(faq)
+        yield from map(self.doc_of, session.scalars(select(Service)))
+        yield from map(self.doc_of, session.scalars(select(Office)))
+        yield from map(self.doc_of, session.scalars(select(Faq)))
 
     def rebuild(self, session: Session) -> None:
         """Index every entry of the database."""
@@ -79,52 +76,14 @@ class KnowledgeIndex:
                 self.upsert(entry)
         return len(changed) + len(removed)
 
-    def service_doc(self, service: Service) -> SearchDoc:
-        """A service as a search document: name, synonyms, summary; its other texts as running text."""
-        return SearchDoc(
-            id=service.id,
-            type="service",
-            title=service.name,
-            texts=(service.name, *service.synonyms, service.summary),
-            fields=("name", *(["synonym"] * len(service.synonyms)), "summary"),
-            leika_key=service.leika_key,
-            body=service_body(
-                description=service.description,
-                prerequisites=service.prerequisites,
-                documents=service.documents,
-                fees=service.fees,
-                deadlines=service.deadlines,
-                processing_time=service.processing_time,
-            ),
-        )
-
-    def office_doc(self, office: Office) -> SearchDoc:
-        """An office as a search document: name and synonyms."""
-        return SearchDoc(
-            id=office.id,
-            type="office",
-            title=office.name,
-            texts=(office.name, *office.synonyms),
-            fields=("name", *(["synonym"] * len(office.synonyms))),
-        )
-
-    def faq_doc(self, faq: Faq) -> SearchDoc:
-        """A FAQ as a search document: its question variants."""
-        return SearchDoc(
-            id=faq.id,
-            type="faq",
-            title=faq.questions[0],
-            texts=tuple(faq.questions),
-            fields=("question",) * len(faq.questions),
-        )
-
-    def doc_of(self, entry: Service | Office | Faq) -> SearchDoc:
-        """The search document of any indexable entry."""
+    @staticmethod
+    def doc_of(entry: Service | Office | Faq) -> SearchDoc:
+        """The search document of any indexable entry (search/entry_docs.py)."""
         if isinstance(entry, Service):
-            return self.service_doc(entry)
+            return entry_docs.service_doc(**_columns(entry, entry_docs.SERVICE_INDEXED))
         if isinstance(entry, Office):
-            return self.office_doc(entry)
-        return self.faq_doc(entry)
+            return entry_docs.office_doc(**_columns(entry, entry_docs.OFFICE_INDEXED))
+        return entry_docs.faq_doc(**_columns(entry, entry_docs.FAQ_INDEXED))
 
     def with_entry(self, entry: Service | Office | Faq) -> KnowledgeIndex:
         """A temporary copy of this index with ``entry`` replaced or added (the preview of an unsaved edit).
@@ -140,12 +99,7 @@ class KnowledgeIndex:
     def upsert(self, entry: Service | Office | Faq) -> None:
         """Make an edited entry findable at once."""
         self._seen[entry.id] = entry.updated_at
-        if isinstance(entry, Service):
-            self.search.upsert(self.service_doc(entry))
-        elif isinstance(entry, Office):
-            self.search.upsert(self.office_doc(entry))
-        else:
-            self.search.upsert(self.faq_doc(entry))
+        self.search.upsert(self.doc_of(entry))
 
     def remove(self, entry_id: str) -> None:
         """Forget a deleted entry."""
@@ -165,3 +119,8 @@ async def get_index(request: Request) -> KnowledgeIndex:
             status.HTTP_503_SERVICE_UNAVAILABLE, "search index is starting", headers={"Retry-After": "5"}
         )
     return index
+
+
+def _columns(entry: Service | Office | Faq, names: tuple[str, ...]) -> dict[str, Any]:
+    """An entry's columns that a document builder reads (a null column: the builder's default)."""
+    return {name: value for name in names if (value := getattr(entry, name)) is not None}

@@ -14,10 +14,18 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 
-from kumpel_knowledge.search.service_text import service_body
+from kumpel_knowledge.search.entry_docs import (
+    FAQ_INDEXED,
+    OFFICE_INDEXED,
+    SERVICE_INDEXED,
+    faq_doc,
+    office_doc,
+    service_doc,
+)
 from kumpel_knowledge.search.types import SearchDoc
 
 DEV_SHARE = 0.4  # share of a hash-split file that is dev
@@ -55,31 +63,19 @@ def load_questions(path: Path) -> list[Question]:
 
 
 def kb_folder_docs(kb_dir: Path) -> list[SearchDoc]:
-    """A kumpel-kb folder's entries as search documents, built like kumpel_knowledge.kb.index does."""
+    """A kumpel-kb folder's entries as search documents, built as kumpel_knowledge.kb.index builds them."""
     docs: list[SearchDoc] = []
     for path in sorted(kb_dir.glob("*.y*ml")):
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         for s in data.get("services") or []:
-            docs.append(
-                SearchDoc(
-                    s["id"],
-                    "service",
-                    s["name"],
-                    (s["name"], *(s.get("synonyms") or []), s.get("summary") or ""),
-                    leika_key=s.get("leika_key"),
-                    body=service_body(
-                        description=s.get("description") or "",
-                        prerequisites=s.get("prerequisites") or (),
-                        documents=s.get("documents") or (),
-                        fees=s.get("fees") or (),
-                        deadlines=s.get("deadlines") or (),
-                        processing_time=s.get("processing_time") or "",
-                    ),
-                )
-            )
+            docs.append(service_doc(**_fields(s, SERVICE_INDEXED)))
         for o in data.get("offices") or []:
-            docs.append(SearchDoc(o["id"], "office", o["name"], (o["name"], *(o.get("synonyms") or []))))
+            docs.append(office_doc(**_fields(o, OFFICE_INDEXED)))
         for f in data.get("faqs") or []:
-            questions = list(f.get("questions") or [])
-            docs.append(SearchDoc(f["id"], "faq", questions[0], tuple(questions)))
+            docs.append(faq_doc(**_fields(f, FAQ_INDEXED)))
     return docs
+
+
+def _fields(item: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
+    """The fields a document builder reads, where the file has them (absent or null: the default)."""
+    return {name: item[name] for name in names if item.get(name) is not None}
