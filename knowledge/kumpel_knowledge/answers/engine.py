@@ -21,7 +21,7 @@ from ..kb.models import Faq, Notice, Office, Service, find_entry
 from ..kb.municipality import contact_text, holiday_region
 from ..search.german import asks_for_office
 from ..search.types import SearchHit
-from .dates import WEEKDAYS, asked_day
+from .dates import WEEKDAYS, asked_day, clauses, told_in_the_past
 from .hours import Closure, OfficeHours, to_local
 from .hours_text import describe_day, describe_now, weekly_overview
 from .models import UnansweredQuestion
@@ -148,7 +148,7 @@ class AnswerEngine:
         now = to_local(request.now or self.clock(), self.settings.timezone)
         if request.topic == "auto":
             request.topic = infer_topic(request.question, now.date())
-        subject, confidence, clarify = self._subject(request)
+        subject, confidence, clarify = self._subject(request, now.date())
         if subject is None:
             if clarify:
                 return self._clarify(request, clarify, confidence)
@@ -175,7 +175,7 @@ class AnswerEngine:
             return self._entry(request.office_id) or self._entry(request.service_id)
         return self._entry(request.service_id) or self._entry(request.office_id)
 
-    def _subject(self, request: AnswerInput) -> tuple[Entry | None, float, list[Any]]:
+    def _subject(self, request: AnswerInput, today: date) -> tuple[Entry | None, float, list[Any]]:
         chosen = self._entry(request.entity_id)
         if chosen is not None:
             return chosen, 1.0, []
@@ -204,7 +204,7 @@ class AnswerEngine:
         if named is None and result.status != "answer" and request.topic == "service":
             # Not for fees or documents: "Kostet die Anmeldung im Bürgerbüro Geld?" names the office
             # but asks about a service's fee.
-            result, named = self._with_offices(request, query, result)
+            result, named = self._with_offices(request, query, result, today)
         if named is not None:
             return named
         hits = list(result.hits)
@@ -215,14 +215,14 @@ class AnswerEngine:
         if context_entry is not None and result.status == "unknown":
             return context_entry, 0.5, []
         if result.status == "clarify" and hits:
-            settled = self._settled_by_fact(request.topic, request.question, hits[:3])
+            settled = self._settled_by_fact(request.topic, request.question, hits[:3], today)
             if settled is not None:
                 return settled, float(hits[0].confidence), []
             return None, float(hits[0].confidence), hits[:3]
         return None, float(hits[0].confidence) if hits else 0.0, []
 
     def _with_offices(
-        self, request: AnswerInput, query: str, result: Any
+        self, request: AnswerInput, query: str, result: Any, today: date
     ) -> tuple[Any, tuple[Entry, float, list[Any]] | None]:
         """The search again with offices among the candidates, when the NLU heard a question about a
         service (topic "service": services and FAQ only) that is about an office: it names one ("Wie
@@ -242,14 +242,13 @@ class AnswerEngine:
         if not (names_office or asks_where):
             return result, None
         if office_first:
-            today = self.clock().date()
             asked = infer_topic(request.question, today)
             if self._service_day(request.question, today):
                 asked = "opening_hours"  # "Kann ich am Samstag ins Bürgerbüro kommen?"
             request.topic = asked if asked in ("opening_hours", "office") else "contact"
         return wider, named
 
-    def _settled_by_fact(self, topic: str, question: str, hits: list[Any]) -> Entry | None:
+    def _settled_by_fact(self, topic: str, question: str, hits: list[Any], today: date) -> Entry | None:
         """The entry a question back can do without, because the fact asked for decides it.
 
         - Contact and opening hours: when every candidate is served by the same office, its
@@ -263,7 +262,6 @@ class AnswerEngine:
         if len(entries) != len(hits) or not entries:
             return None
         # Only when the words ask for it: the NLU hears "Zu welchem Datum ..." as a contact question.
-        today = self.clock().date()
         asks_office = topic in ("contact", "opening_hours", "office") and infer_topic(question, today) == topic
         if asks_office or (topic in ("service", "auto") and self._service_day(question, today)):
             offices = {self._office_of(entry) for entry in entries}
@@ -307,7 +305,9 @@ class AnswerEngine:
         is only part of the question does not settle it otherwise: "Wo kann ich Fotos für den neuen
         Pass machen?" names the passport ("Pass") but asks about photos.
         """
-        subject = set(subject_words(question).split())
+        # A clause that tells what happened ("Letzten Montag war zu.") is the story, not the subject.
+        asked = " ".join(c for c in clauses(question) if not told_in_the_past(c)) or question
+        subject = set(subject_words(asked).split())
         named = [
             entry
             for rank, entry, written in self._written_names(question, hits)
