@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -185,12 +184,9 @@ def test_a_day_told_in_the_past_is_not_the_day_asked_about(hybrid_client: TestCl
     assert "Das Standesamt hat am Montag, 23.11. von 8:00 bis 12:00 Uhr geöffnet." in monday
     closed = ask("Letzten Montag war zu. Wann hat das Bürgerbüro geöffnet?", "opening_hours")
     assert closed.startswith("Das Bürgerbüro hat heute bis 18:00 Uhr geöffnet.")
-    # Asked whether it can be done on a Saturday: the office's hours that day. Which ID it is (identity
-    # card or passport) the search may not know; both are the Bürgerbüro's, so its day is the answer.
+    # Asked whether it can be done on a Saturday: the office's hours that day.
     saturday = ask("Kann ich meinen fertigen Ausweis auch an einem Samstag abholen?", "service")
-    assert re.match(
-        r"(Für „Personalausweis beantragen“ ist das Bürgerbüro zuständig\. )?Das Bürgerbüro ist am", saturday
-    )
+    assert saturday.startswith("Für „Personalausweis beantragen“ ist das Bürgerbüro zuständig.")
     assert "am Samstag, 21.11. geschlossen" in saturday
 
 

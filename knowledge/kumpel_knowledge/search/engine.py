@@ -9,11 +9,11 @@ Signals per entry (all in [0, 1]-ish):
 - body: the share of the question's (rarity-weighted) words found anywhere in the entry's whole
   text (name, synonyms, vocabulary, summary, description, documents, an office's description, hours
   note and accessibility, a FAQ's answer: search/entry_docs.py): an official export's entry says in
-  its running text what a citizen's words mean, where it has no synonyms;
+  its running text what a citizen's words mean, where it has no synonyms. The shipped calibration
+  gives it no weight yet (CHANGELOG, issue 12);
 - coverage (one value per question): the share of the question's words, weighted by rarity,
-  that the knowledge base knows at all (a word found only in running text, at a discount).
-  "Welche Aktie soll ich kaufen?" scores near 0: a strong hint that the question is out of scope,
-  whatever entry ranks first.
+  that the knowledge base knows at all. "Welche Aktie soll ich kaufen?" scores near 0: a
+  strong hint that the question is out of scope, whatever entry ranks first.
 - office_cue (one value per question): 1 when the question asks who, where or how to reach
   someone ("Wen frage ich ...", "Wo finde ich ..."), which makes an office the likelier answer.
 
@@ -77,7 +77,6 @@ MAX_QUERY_CHARS = 1000
 BM25_K1, BM25_B = 1.2, 0.5
 TITLE_REPEAT = 2  # the title counts twice in the bag of terms
 FUZZY_MIN_LEN, FUZZY_CUTOFF, FUZZY_WEIGHT = 5, 84.0, 0.7
-BODY_KNOWN_WEIGHT = 0.7  # coverage: a word found only in running text counts as a typo's match does
 MAX_CLARIFY = 3
 SIGNALS = ("dense", "bm25", "char", "body", "coverage", "office_cue")
 
@@ -105,7 +104,6 @@ class _Snapshot:
     fuzzy_choices: dict[int, str]  # term id -> term, for typo lookup: terms of the bags only
     body_matrix: sparse.csc_matrix | None  # docs x terms, 1 where the whole text has the term
     body_idf: np.ndarray
-    in_body: np.ndarray  # bool per term: some entry's whole text has it
     n_char_terms: int
     char_matrix: sparse.csc_matrix | None  # short texts x n-grams, l2-normalised TF-IDF
     char_idf: np.ndarray
@@ -360,13 +358,12 @@ class HybridSearch:
             fuzzy_choices = {}
 
         # Presence of each term in an entry's whole text, weighted by its rarity there.
-        body_matrix, body_idf, in_body = None, np.zeros(n_words, np.float32), np.zeros(n_words, bool)
+        body_matrix, body_idf = None, np.zeros(n_words, np.float32)
         if n_docs:
             indptr = np.concatenate([[0], np.cumsum([len(e.body_ids) for e in entries])])
             ids = np.concatenate([e.body_ids for e in entries]) if indptr[-1] else np.zeros(0, np.int32)
             df = np.bincount(ids, minlength=n_words).astype(np.float32)
             body_idf = np.log1p((n_docs - df + 0.5) / (df + 0.5)).astype(np.float32)
-            in_body = df > 0
             body_matrix = sparse.csr_matrix(
                 (np.ones(len(ids), np.float32), ids, indptr), shape=(n_docs, n_words)
             ).tocsc()
@@ -407,7 +404,6 @@ class HybridSearch:
             fuzzy_choices=fuzzy_choices,
             body_matrix=body_matrix,
             body_idf=body_idf,
-            in_body=in_body,
             n_char_terms=n_chars,
             char_matrix=char_matrix,
             char_idf=char_idf,
@@ -474,11 +470,6 @@ class HybridSearch:
                 known_mass += float(snap.word_idf[term_id])
                 continue
             best_possible += unseen_idf
-            if term_id is not None and term_id < snap.n_word_terms and snap.in_body[term_id]:
-                # Only in some entry's running text ("Wertstoffhof" in an office's description): the
-                # knowledge base knows the word, though no name or synonym holds it.
-                known_mass += BODY_KNOWN_WEIGHT * unseen_idf
-                continue
             if len(term) >= FUZZY_MIN_LEN and not term.isdigit():
                 # A typo ("Persoanlausweis"): borrow the closest known term, at a discount.
                 match = process.extractOne(term, snap.fuzzy_choices, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF)
