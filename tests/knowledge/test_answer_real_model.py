@@ -205,3 +205,31 @@ def test_whether_it_can_be_done_on_a_day_is_answered_by_the_office_all_candidate
     # The NLU heard a service question that names the office: its hours that day, not its address.
     office = ask("Kann ich samstags Papiere im Bürgerbüro erledigen?")
     assert office["text"].startswith("Das Bürgerbüro ist am Samstag, 21.11. geschlossen.")
+
+
+def test_a_question_about_access_is_answered_with_the_offices_accessibility(hybrid_client: TestClient) -> None:
+    def ask(question: str, topic: str = "auto", context: dict[str, Any] | None = None) -> dict[str, Any]:
+        body = {"question": question, "topic": topic, "context": context or {}, "now": "2026-11-19T10:00:00+01:00"}
+        response = hybrid_client.post("/api/v1/answer", json=body)
+        assert response.status_code == 200, response.text
+        answer: dict[str, Any] = response.json()
+        return answer
+
+    town_hall = ask("Ist das Bürgerbüro barrierefrei?")
+    assert town_hall["entry"] == {"type": "office", "id": "off-buergerbuero"}
+    assert town_hall["text"].startswith(
+        "Barrierefreiheit (Bürgerbüro im Rathaus): Stufenloser Zugang zum Rathaus, Aufzug vorhanden."
+    )
+    assert "Telefon 02151 86-0" in town_hall["text"]
+    wheelchair = ask("Komme ich mit dem Rollstuhl ins Straßenverkehrsamt?")
+    assert wheelchair["text"].startswith("Barrierefreiheit (Straßenverkehrsamt): Barrierefreier Zugang")
+    # Nothing recorded: said plainly, with whom to ask, never the opening hours in its place.
+    registry = ask("Ist das Standesamt barrierefrei?", "opening_hours")
+    assert registry["text"].startswith("Zur Barrierefreiheit sind für „Standesamt Krefeld“ keine Angaben hinterlegt.")
+    assert "geöffnet" not in registry["text"]
+    # A follow-up about the office of the conversation.
+    lift = ask("Und gibt es dort einen Aufzug?", "auto", town_hall["context"])
+    assert lift["text"].startswith("Barrierefreiheit (Bürgerbüro im Rathaus)")
+    # A wheelchair in a question about a service: the service answers.
+    permit = ask("Meine Mutter sitzt im Rollstuhl, gibt es einen Parkausweis für sie?")
+    assert permit["entry"] == {"type": "service", "id": "svc-behindertenparkausweis"}

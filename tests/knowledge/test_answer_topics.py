@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from kumpel_knowledge.answers.engine import named_fee
-from kumpel_knowledge.answers.topics import infer_topic, without_fact_words, without_personal_data
+from kumpel_knowledge.answers.topics import asks_about_access, infer_topic, without_fact_words, without_personal_data
 
 TODAY = date(2026, 11, 19)
 
@@ -55,3 +55,18 @@ def test_the_search_reads_a_question_without_the_personal_data_in_it() -> None:
         == "Ich wohne, wann kommt der Sperrmüll?"
     )
     assert without_personal_data("[Name]") == ""
+
+
+@pytest.mark.parametrize(
+    ("question", "about_access"),
+    [
+        ("Ist das Bürgerbüro barrierefrei?", True),
+        ("Komme ich mit dem Rollstuhl ins Rathaus?", True),
+        ("Gibt es dort eine Toilette für Rollstuhlfahrer?", True),
+        ("Hat das Jugendamt einen Wickelraum?", True),
+        ("Wann hat das Bürgerbüro geöffnet?", False),
+        ("Was kostet ein Reisepass?", False),
+    ],
+)
+def test_a_question_about_access_is_told_by_its_words(question: str, about_access: bool) -> None:
+    assert asks_about_access(question) is about_access

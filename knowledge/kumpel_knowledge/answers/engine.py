@@ -27,6 +27,7 @@ from .hours_text import describe_day, describe_now, weekly_overview
 from .models import UnansweredQuestion
 from .scrub import scrub
 from .topics import (
+    asks_about_access,
     day_asked_for_a_service,
     infer_topic,
     is_follow_up,
@@ -378,6 +379,8 @@ class AnswerEngine:
         if isinstance(subject, Faq):
             return self._faq_or_its_office(subject, topic, question, now)
         if isinstance(subject, Office):
+            if asks_about_access(question):
+                return self._access_answer(subject)
             if topic in ("contact", "office"):
                 return self._contact_answer(subject, None)
             if (
@@ -542,6 +545,26 @@ class AnswerEngine:
             if value:
                 lines.append(f"{label}: {value}")
         return self._result("\n".join(lines), office, office.name, service, office)
+
+    def _access_answer(self, office: Office) -> Answer:
+        """How accessible an office is, as its entry says; when it says nothing, that and whom to ask.
+
+        Only for an office the question is about: "Meine Mutter sitzt im Rollstuhl, gibt es einen
+        Parkausweis für sie?" is about a service, and its answer is the service's.
+        """
+        lines = []
+        if office.accessibility:
+            lines.append(f"Barrierefreiheit ({office.name}): {office.accessibility}")
+        else:
+            # The name stays nominative, in quotes, without article ("zu der Fachbereich" would be wrong).
+            lines.append(f"Zur Barrierefreiheit sind für „{office.name}“ keine Angaben hinterlegt.")
+        for address in office.addresses:
+            if address["type"] in ("besucheranschrift", "hausanschrift"):
+                lines.append(f"Adresse: {address['street']}, {address['postcode']} {address['city']}")
+                break
+        if office.phone:
+            lines.append(f"Bei Fragen oder besonderem Bedarf vorab anrufen: Telefon {office.phone}")
+        return self._result("\n".join(lines), office, office.name, None, office)
 
     def _office_services_clarify(self, office: Office, topic: str) -> Answer:
         services = [r.service for r in office.responsibilities][:3]

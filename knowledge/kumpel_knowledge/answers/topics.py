@@ -43,7 +43,9 @@ TOPIC_WORDS = frozenset(
         telefon telefonnummer nummer anrufen email mail adresse anschrift erreichen kontakt zustaendig
         termin online dauert dauer lange frist fristen samstag sonntag montag dienstag mittwoch donnerstag
         freitag wochenende heiligabend silvester feiertag naechste naechsten woche abends frueh spaet
-        dafuer dazu dort"""
+        dafuer dazu dort barrierefrei barrierefreier barrierefreies barrierefreien barrierefreiheit
+        rollstuhl rollstuhlgerecht rollator aufzug fahrstuhl rampe stufenlos stufen treppe wickelraum
+        wickeltisch kinderwagen"""
     )
 )
 DAY_WORDS = frozenset(
@@ -112,6 +114,21 @@ def day_asked_for_a_service(question: str, today: date, region: str) -> date | N
         if asked.kind == "named":
             return asked.day
     return None
+
+
+# Access for people with disabilities or a pram ("Ist das Bürgerbüro barrierefrei?", "Komme ich mit dem
+# Rollstuhl ins Straßenverkehrsamt?", "Hat das Jugendamt einen Wickelraum?"): answered from an office's
+# accessibility. Matched on folded text.
+_ACCESS = re.compile(
+    r"barrierefrei|rollstuhl|rollator|\brolli\b|aufzug|fahrstuhl|\blift\b|rampe|stufenlos|\bstufen\b"
+    r"|treppe|wickel|kinderwagen|gehbehindert|behindertengerecht|behinderten-?(wc|toilette|parkpl)"
+    r"|\bwc\b|toilette|blindenleit|hoerschleife|induktionsschleife|gebaerdensprach"
+)
+
+
+def asks_about_access(question: str) -> bool:
+    """Whether the question asks how accessible a place is (see _ACCESS)."""
+    return _ACCESS.search(fold(question)) is not None
 
 
 def subject_words(question: str) -> str:
