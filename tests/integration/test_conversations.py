@@ -159,3 +159,13 @@ def test_after_starting_a_form_a_follow_up_is_about_its_service(conversation: Co
 def test_the_greeting_names_the_town_of_the_knowledge_base(conversation: Conversation) -> None:
     conversation.say("Hallo")
     assert "Kumpel, der digitale Assistent für die Stadtverwaltung Krefeld" in conversation.text
+
+
+def test_a_question_about_access_gets_the_offices_accessibility(conversation: Conversation) -> None:
+    conversation.say("Komme ich mit dem Rollstuhl ins Bürgerbüro?")
+    assert "Barrierefreiheit (Bürgerbüro im Rathaus): Stufenloser Zugang zum Rathaus, Aufzug vorhanden." in (
+        conversation.text
+    ), conversation.text
+    assert CITATION.search(conversation.text), conversation.text
+    conversation.say("Und wann hat es geöffnet?")
+    assert re.search(r"\d{1,2}:\d\d Uhr", conversation.text), conversation.text
