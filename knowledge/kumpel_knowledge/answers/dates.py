@@ -86,6 +86,11 @@ def told_in_the_past(clause: str) -> bool:
     return any(word[:1].islower() and _PARTICIPLE.fullmatch(fold(word)) for word in re.findall(r"\w+", clause))
 
 
+def asked_clauses(question: str) -> list[str]:
+    """The clauses that ask, not those that tell what happened (``told_in_the_past``)."""
+    return [clause for clause in clauses(question) if not told_in_the_past(clause)]
+
+
 def _next_on_or_after(month: int, day: int, today: date) -> date:
     candidate = date(today.year, month, day)
     return candidate if candidate >= today else date(today.year + 1, month, day)
@@ -163,11 +168,10 @@ def asked_day(question: str, today: date, region: str = "NW") -> AskedDay:
         today: the local date of the question.
         region: German state for holiday names ("Fronleichnam").
     """
-    for clause in clauses(question):
-        if not told_in_the_past(clause):
-            found = _day_in_clause(fold(clause), today, region)
-            if found.day or found.error:
-                return found
+    for clause in asked_clauses(question):
+        found = _day_in_clause(fold(clause), today, region)
+        if found.day or found.error:
+            return found
     return AskedDay()
 
 

@@ -21,7 +21,7 @@ from ..kb.models import Faq, Notice, Office, Service, find_entry
 from ..kb.municipality import contact_text, holiday_region
 from ..search.german import asks_for_office
 from ..search.types import SearchHit
-from .dates import WEEKDAYS, asked_day, clauses, told_in_the_past
+from .dates import WEEKDAYS, asked_clauses, asked_day
 from .hours import Closure, OfficeHours, to_local
 from .hours_text import describe_day, describe_now, weekly_overview
 from .models import UnansweredQuestion
@@ -307,7 +307,7 @@ class AnswerEngine:
         Pass machen?" names the passport ("Pass") but asks about photos.
         """
         # A clause that tells what happened ("Letzten Montag war zu.") is the story, not the subject.
-        asked = " ".join(c for c in clauses(question) if not told_in_the_past(c)) or question
+        asked = " ".join(asked_clauses(question)) or question
         subject = set(subject_words(asked).split())
         named = [
             entry
@@ -529,10 +529,9 @@ class AnswerEngine:
         if service is not None:
             lines.append(f"Für „{service.name}“ ist {office.name_in_sentence or office.name} zuständig.")
         lines.append(office.name)
-        for address in office.addresses:
-            if address["type"] in ("besucheranschrift", "hausanschrift"):
-                lines.append(f"Adresse: {address['street']}, {address['postcode']} {address['city']}")
-                break
+        address = _visitor_address(office)
+        if address:
+            lines.append(address)
         hours = weekly_overview(office.opening_hours) if office.opening_hours else ""
         for label, value in (
             ("Telefon", office.phone),
@@ -558,10 +557,9 @@ class AnswerEngine:
         else:
             # The name stays nominative, in quotes, without article ("zu der Fachbereich" would be wrong).
             lines.append(f"Zur Barrierefreiheit sind für „{office.name}“ keine Angaben hinterlegt.")
-        for address in office.addresses:
-            if address["type"] in ("besucheranschrift", "hausanschrift"):
-                lines.append(f"Adresse: {address['street']}, {address['postcode']} {address['city']}")
-                break
+        address = _visitor_address(office)
+        if address:
+            lines.append(address)
         if office.phone:
             lines.append(f"Bei Fragen oder besonderem Bedarf vorab anrufen: Telefon {office.phone}")
         return self._result("\n".join(lines), office, office.name, None, office)
@@ -635,3 +633,11 @@ class AnswerEngine:
         service = self.session.get(Service, faq.service_id) if faq.service_id else None
         office = self.session.get(Office, faq.office_id) if faq.office_id else None
         return self._result(text, faq, faq.questions[0], service, office)
+
+
+def _visitor_address(office: Office) -> str | None:
+    """The "Adresse: ..." line of the office's visitor (or postal) address, if it has one."""
+    for address in office.addresses:
+        if address["type"] in ("besucheranschrift", "hausanschrift"):
+            return f"Adresse: {address['street']}, {address['postcode']} {address['city']}"
+    return None

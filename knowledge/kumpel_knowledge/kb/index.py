@@ -10,8 +10,8 @@ import copy
 import logging
 from collections.abc import Iterator
 from datetime import datetime
+from functools import partial
 from pathlib import Path
-from typing import Any
 
 from fastapi import HTTPException, Request, status
 from sqlalchemy import select
@@ -80,10 +80,10 @@ class KnowledgeIndex:
     def doc_of(entry: Service | Office | Faq) -> SearchDoc:
         """The search document of any indexable entry (search/entry_docs.py)."""
         if isinstance(entry, Service):
-            return entry_docs.service_doc(**_columns(entry, entry_docs.SERVICE_INDEXED))
+            return entry_docs.service_doc(**entry_docs.given(entry_docs.SERVICE_INDEXED, partial(getattr, entry)))
         if isinstance(entry, Office):
-            return entry_docs.office_doc(**_columns(entry, entry_docs.OFFICE_INDEXED))
-        return entry_docs.faq_doc(**_columns(entry, entry_docs.FAQ_INDEXED))
+            return entry_docs.office_doc(**entry_docs.given(entry_docs.OFFICE_INDEXED, partial(getattr, entry)))
+        return entry_docs.faq_doc(**entry_docs.given(entry_docs.FAQ_INDEXED, partial(getattr, entry)))
 
     def with_entry(self, entry: Service | Office | Faq) -> KnowledgeIndex:
         """A temporary copy of this index with ``entry`` replaced or added (the preview of an unsaved edit).
@@ -119,8 +119,3 @@ async def get_index(request: Request) -> KnowledgeIndex:
             status.HTTP_503_SERVICE_UNAVAILABLE, "search index is starting", headers={"Retry-After": "5"}
         )
     return index
-
-
-def _columns(entry: Service | Office | Faq, names: tuple[str, ...]) -> dict[str, Any]:
-    """An entry's columns that a document builder reads (a null column: the builder's default)."""
-    return {name: value for name in names if (value := getattr(entry, name)) is not None}

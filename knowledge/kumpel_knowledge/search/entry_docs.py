@@ -100,3 +100,9 @@ def _parameters(builder: Callable[..., SearchDoc]) -> tuple[str, ...]:
 SERVICE_INDEXED = _parameters(service_doc)
 OFFICE_INDEXED = _parameters(office_doc)
 FAQ_INDEXED = _parameters(faq_doc)
+
+
+def given(names: tuple[str, ...], value_of: Callable[[str], Any]) -> dict[str, Any]:
+    """The fields ``names`` that an entry has (absent or null: the builder's default), read by ``value_of``
+    (a file's mapping ``.get`` or a database row's ``getattr``)."""
+    return {name: value for name in names if (value := value_of(name)) is not None}

@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import yaml
 
@@ -23,6 +22,7 @@ from kumpel_knowledge.search.entry_docs import (
     OFFICE_INDEXED,
     SERVICE_INDEXED,
     faq_doc,
+    given,
     office_doc,
     service_doc,
 )
@@ -68,14 +68,9 @@ def kb_folder_docs(kb_dir: Path) -> list[SearchDoc]:
     for path in sorted(kb_dir.glob("*.y*ml")):
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         for s in data.get("services") or []:
-            docs.append(service_doc(**_fields(s, SERVICE_INDEXED)))
+            docs.append(service_doc(**given(SERVICE_INDEXED, s.get)))
         for o in data.get("offices") or []:
-            docs.append(office_doc(**_fields(o, OFFICE_INDEXED)))
+            docs.append(office_doc(**given(OFFICE_INDEXED, o.get)))
         for f in data.get("faqs") or []:
-            docs.append(faq_doc(**_fields(f, FAQ_INDEXED)))
+            docs.append(faq_doc(**given(FAQ_INDEXED, f.get)))
     return docs
-
-
-def _fields(item: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
-    """The fields a document builder reads, where the file has them (absent or null: the default)."""
-    return {name: item[name] for name in names if item.get(name) is not None}
